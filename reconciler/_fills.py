@@ -1,0 +1,237 @@
+"""Rules for executions: fill-id deduplication, overfill by sum, and the settle-window
+checks that compare fills with the cumulative quantity the venue reports.
+
+Two settle-window checks live here:
+
+* FILL_GAP (venues whose order reports carry the fill of that very report, BTSE
+  ``filledSize``): every stretch of the reported cumulative quantity must be explained
+  by some report's own fill within the settle window.
+* EXECUTION_ORDER_MISMATCH (venues that stream executions separately, Bybit and Clear
+  Street): each reported cumulative must be matched by the sum of executions within the
+  settle window, and each execution total by the reported cumulative; executions for an
+  order the venue never reports are flagged too.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+
+from reconciler._labels import label
+from reconciler._model import HistoryEntry, OrderRecord
+from reconciler._numbers import ZERO, fmt
+from reconciler._state import State
+from reconciler._timers import Check
+from reconciler.alerts import AlertCode
+from reconciler.events import Fill
+from reconciler.lifecycle import is_terminal
+
+
+def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
+    """Apply one execution report received at ``t``."""
+    content = (f.order_id, f.quantity, f.price, f.fee)
+    seen = st.fills.get((venue, f.fill_id))
+    rec = st.record(venue, f.order_id, account, t)
+    name = f"{label(venue)} order {f.order_id}"
+    if seen is not None:
+        if seen == content:
+            st.counters["duplicates.fill"] += 1
+            rec.history.append(
+                HistoryEntry(
+                    t=t, kind="duplicate", applied=False, fill_id=f.fill_id, filled=f.quantity
+                )
+            )
+            return
+        st.alert(
+            AlertCode.DUPLICATE_CONFLICT,
+            venue=venue,
+            account=rec.account,
+            t=t,
+            order=rec,
+            message=f"{name}: fill {f.fill_id} was reported again with different content.",
+            evidence={
+                "fill_id": f.fill_id,
+                "first_order_id": seen[0],
+                "first_quantity": fmt(seen[1]),
+                "first_price": fmt(seen[2]),
+                "first_fee": fmt(seen[3]),
+                "new_order_id": f.order_id,
+                "new_quantity": fmt(f.quantity),
+                "new_price": fmt(f.price),
+                "new_fee": fmt(f.fee),
+            },
+            facts=("fill", f.fill_id, f.order_id, fmt(f.quantity), fmt(f.price), fmt(f.fee)),
+        )
+        return
+    st.fills[(venue, f.fill_id)] = content
+    rec.fill_ids.append(f.fill_id)
+    rec.exec_sum += f.quantity
+    if f.price is not None:
+        rec.exec_value += f.quantity * f.price
+    else:
+        rec.exec_value_known = False
+    rec.history.append(
+        HistoryEntry(t=t, kind="fill", fill_id=f.fill_id, filled=rec.exec_sum, quantity=f.quantity)
+    )
+
+    qty = rec.quantity if rec.quantity is not None else f.order_quantity
+    if qty is not None and rec.exec_sum > qty:
+        st.alert(
+            AlertCode.OVERFILL,
+            venue=venue,
+            account=rec.account,
+            t=t,
+            order=rec,
+            message=f"{name}: executions sum to {fmt(rec.exec_sum)} on an order of {fmt(qty)}.",
+            evidence={
+                "executions_sum": fmt(rec.exec_sum),
+                "quantity": fmt(qty),
+                "source": "executions",
+                "last_fill_id": f.fill_id,
+            },
+            facts=("executions", fmt(rec.exec_sum), fmt(qty)),
+        )
+    if (
+        rec.reported
+        and rec.status is not None
+        and is_terminal(rec.status)
+        and rec.filled is not None
+        and rec.exec_sum > rec.filled
+    ):
+        st.alert(
+            AlertCode.FILL_AFTER_TERMINAL,
+            venue=venue,
+            account=rec.account,
+            t=t,
+            order=rec,
+            message=f"{name} was already {rec.status} with {fmt(rec.filled)} filled, "
+            f"but execution {f.fill_id} brings executions to {fmt(rec.exec_sum)}.",
+            evidence={
+                "terminal_status": str(rec.status),
+                "terminal_raw": str(rec.raw_status),
+                "reported_filled": fmt(rec.filled),
+                "executions_sum": fmt(rec.exec_sum),
+                "fill_id": f.fill_id,
+            },
+            facts=("executions", fmt(rec.filled), fmt(rec.exec_sum)),
+        )
+    due = t + st.config.settle_window
+    rec.exec_reqs.append((due, rec.exec_sum))
+    st.schedule(due, Check.EXECUTIONS, venue, f.order_id)
+
+
+def require_executions(st: State, rec: OrderRecord, due: float) -> None:
+    """The reported cumulative quantity must be matched by executions by ``due``."""
+    assert rec.filled is not None
+    rec.cum_reqs.append((due, rec.filled))
+    st.schedule(due, Check.EXECUTIONS, rec.venue, rec.order_id)
+
+
+def _due_level(reqs: deque[tuple[float, Decimal]], now: float) -> Decimal | None:
+    """Pop the requirements due by ``now``; the highest level among them."""
+    level: Decimal | None = None
+    while reqs and reqs[0][0] <= now:
+        _, value = reqs.popleft()
+        level = value if level is None else max(level, value)
+    return level
+
+
+def check_executions(st: State, rec: OrderRecord, due: float) -> None:
+    """EXECUTION_ORDER_MISMATCH once the settle window of a change has passed."""
+    name = f"{label(rec.venue)} order {rec.order_id}"
+    cum_level = _due_level(rec.cum_reqs, due)
+    exec_level = _due_level(rec.exec_reqs, due)
+    if not rec.reported:
+        if rec.exec_sum > 0:
+            st.alert(
+                AlertCode.EXECUTION_ORDER_MISMATCH,
+                venue=rec.venue,
+                account=rec.account,
+                t=due,
+                order=rec,
+                message=f"{name}: executions totalling {fmt(rec.exec_sum)} arrived for an "
+                "order the venue never reported.",
+                evidence={
+                    "executions_sum": fmt(rec.exec_sum),
+                    "reported_filled": "null",
+                    "fill_ids": ",".join(rec.fill_ids[:20]),
+                },
+                facts=("unreported",),
+            )
+        return
+    filled = rec.filled if rec.filled is not None else ZERO
+    if cum_level is not None and rec.exec_sum < cum_level:
+        _mismatch(st, rec, due, name, "missing", cum_level - rec.exec_sum, filled)
+    if exec_level is not None and filled < exec_level:
+        _mismatch(st, rec, due, name, "excess", exec_level - filled, filled)
+
+
+def _mismatch(
+    st: State,
+    rec: OrderRecord,
+    due: float,
+    name: str,
+    direction: str,
+    amount: Decimal,
+    filled: Decimal,
+) -> None:
+    # Alert once per direction for each new high of the discrepancy: a lost execution
+    # stays lost while later fills arrive, and must not be re-reported with each one.
+    if amount <= rec.gap_alerted.get(direction, ZERO):
+        return
+    rec.gap_alerted[direction] = amount
+    if direction == "missing":
+        what = (
+            f"the venue reports {fmt(filled)} filled but executions sum to "
+            f"{fmt(rec.exec_sum)} ({fmt(amount)} without an execution)"
+        )
+    else:
+        what = (
+            f"executions sum to {fmt(rec.exec_sum)} but the venue reports only {fmt(filled)} filled"
+        )
+    st.alert(
+        AlertCode.EXECUTION_ORDER_MISMATCH,
+        venue=rec.venue,
+        account=rec.account,
+        t=due,
+        order=rec,
+        message=f"{name}: {what}.",
+        evidence={
+            "reported_filled": fmt(filled),
+            "executions_sum": fmt(rec.exec_sum),
+            "difference": fmt(amount),
+            "direction": direction,
+            "executions": str(len(rec.fill_ids)),
+        },
+        facts=(direction, fmt(amount)),
+    )
+
+
+def check_fill_gap(st: State, rec: OrderRecord, due: float) -> None:
+    """FILL_GAP: part of the reported cumulative quantity no report's own fill explains."""
+    level = _due_level(rec.cum_reqs, due)
+    if level is None or rec.coverage is None:
+        return
+    gaps = rec.coverage.uncovered(level)
+    missing = sum((b - a for a, b in gaps), ZERO)
+    if missing <= rec.gap_alerted.get("fill_gap", ZERO):
+        return
+    rec.gap_alerted["fill_gap"] = missing
+    ranges = ", ".join(f"{fmt(a)}-{fmt(b)}" for a, b in gaps)
+    st.alert(
+        AlertCode.FILL_GAP,
+        venue=rec.venue,
+        account=rec.account,
+        t=due,
+        order=rec,
+        message=f"{label(rec.venue)} order {rec.order_id}: cumulative filled reached "
+        f"{fmt(level)} but {fmt(missing)} of it was never reported as a fill "
+        "(a fill message was lost).",
+        evidence={
+            "reported_filled": fmt(level),
+            "missing_quantity": fmt(missing),
+            "unreported_ranges": ranges,
+            "baseline": fmt(rec.coverage.baseline),
+        },
+        facts=("fill_gap", fmt(missing)),
+    )

@@ -1,0 +1,181 @@
+"""The in-memory model: one record per order, its history, and fill coverage."""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+
+import msgspec
+
+from reconciler._numbers import ZERO
+from reconciler.events import Expectation
+from reconciler.lifecycle import Status
+
+__all__ = ["Coverage", "HistoryEntry", "OrderRecord"]
+
+
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing that happened to an order, as the reconciler saw it.
+
+    ``kind`` is ``update`` (an order report), ``fill`` (an execution), ``duplicate``
+    (an identical re-send, dropped) or ``alert``. ``applied`` is False for reports that
+    were recorded but not applied (older by the ordering key, a fill regression).
+    """
+
+    t: float
+    kind: str
+    applied: bool = True
+    status: Status | None = None
+    raw_status: str | None = None
+    filled: Decimal | None = None
+    quantity: Decimal | None = None
+    fill_id: str | None = None
+    note: str = ""
+
+
+class Coverage:
+    """Which stretches of an order's cumulative quantity are explained by reported fills.
+
+    Each fill report covers ``(cum - qty, cum]``; overlapping reports (re-sends) merge.
+    What stays uncovered between the baseline and the reported cumulative quantity is a
+    fill nobody reported.
+    """
+
+    __slots__ = ("baseline", "spans")
+
+    def __init__(self, baseline: Decimal) -> None:
+        self.baseline = baseline
+        self.spans: list[tuple[Decimal, Decimal]] = []
+
+    def add(self, low: Decimal, high: Decimal) -> None:
+        """Mark ``(low, high]`` as covered."""
+        if high <= low:
+            return
+        merged: list[tuple[Decimal, Decimal]] = []
+        for a, b in self.spans:
+            if b < low or a > high:
+                merged.append((a, b))
+            else:
+                low, high = min(a, low), max(b, high)
+        merged.append((low, high))
+        merged.sort()
+        self.spans = merged
+
+    def uncovered(self, level: Decimal) -> list[tuple[Decimal, Decimal]]:
+        """The stretches of ``(baseline, level]`` no fill report covers."""
+        gaps: list[tuple[Decimal, Decimal]] = []
+        cursor = self.baseline
+        for a, b in self.spans:
+            if cursor >= level:
+                break
+            if a > cursor:
+                gaps.append((cursor, min(a, level)))
+            cursor = max(cursor, b)
+        if cursor < level:
+            gaps.append((cursor, level))
+        return gaps
+
+
+class OrderRecord:
+    """Everything the reconciler knows about one order (a mutable, slotted record)."""
+
+    __slots__ = (
+        "account",
+        "alert_ids",
+        "avg_price",
+        "carried_child_ids",
+        "child_ids",
+        "client_order_id",
+        "coverage",
+        "cum_reqs",
+        "deadline_ends",
+        "deadline_lifetime",
+        "exec_reqs",
+        "exec_sum",
+        "exec_value",
+        "exec_value_known",
+        "expectation",
+        "exposure",
+        "fees",
+        "fill_ids",
+        "filled",
+        "first_seen",
+        "flags",
+        "gap_alerted",
+        "history",
+        "is_parent",
+        "key",
+        "last_t",
+        "limit_price",
+        "notional",
+        "order_id",
+        "original_quantity",
+        "parent_id",
+        "pct_filled",
+        "quantity",
+        "raw_status",
+        "remaining",
+        "reported",
+        "seen",
+        "side",
+        "status",
+        "symbol",
+        "terminal_at",
+        "venue",
+        "venue_account",
+    )
+
+    def __init__(self, venue: str, order_id: str, account: str, t: float, max_history: int) -> None:
+        self.venue = venue
+        self.order_id = order_id
+        self.account = account
+        self.first_seen = t
+        self.last_t = t
+        self.reported = False
+        self.status: Status | None = None
+        self.raw_status: str | None = None
+        self.client_order_id: str | None = None
+        self.parent_id: str | None = None
+        self.venue_account: str | None = None
+        self.symbol: str | None = None
+        self.side: str | None = None
+        self.quantity: Decimal | None = None
+        self.original_quantity: Decimal | None = None
+        self.filled: Decimal | None = None
+        self.remaining: Decimal | None = None
+        self.avg_price: Decimal | None = None
+        self.notional: Decimal | None = None
+        self.fees: Decimal | None = None
+        self.pct_filled: Decimal | None = None
+        self.limit_price: Decimal | None = None
+        self.key: int | None = None
+        self.is_parent = False
+        self.child_ids: tuple[str, ...] | None = None
+        self.carried_child_ids: tuple[str, ...] | None = None
+        self.exposure: Decimal | None = None
+        self.terminal_at: float | None = None
+        self.deadline_ends: float | None = None
+        self.deadline_lifetime: float | None = None
+        self.coverage: Coverage | None = None
+        self.exec_sum = ZERO
+        self.exec_value = ZERO
+        self.exec_value_known = True
+        self.fill_ids: list[str] = []
+        # (due, level) pairs: a reported cumulative that executions must reach by ``due``,
+        # and an execution total that the reported cumulative must reach by ``due``.
+        self.cum_reqs: deque[tuple[float, Decimal]] = deque()
+        self.exec_reqs: deque[tuple[float, Decimal]] = deque()
+        self.gap_alerted: dict[str, Decimal] = {}
+        self.seen: set[int] = set()
+        self.flags: set[str] = set()
+        self.alert_ids: set[str] = set()
+        self.expectation: Expectation | None = None
+        self.history: deque[HistoryEntry] = deque(maxlen=max_history)
+
+    @property
+    def deadline(self) -> float | None:
+        """When the order is expected to have ended, on the receive clock."""
+        ends, life = self.deadline_ends, self.deadline_lifetime
+        if ends is None:
+            return life
+        return ends if life is None else min(ends, life)

@@ -1,0 +1,495 @@
+"""Rules for one order: applying a venue's order report, and the checks on it.
+
+The order in which :func:`apply_order_update` judges a report is the catalog's:
+identical re-send (dropped) -> immutable fields -> ordering key (OUT_OF_ORDER) -> fill
+regression -> status transition (FILL_AFTER_TERMINAL, ILLEGAL_TRANSITION,
+UNKNOWN_STATUS) -> the message's own consistency (OVERFILL, QUANTITY_MISMATCH,
+NOTIONAL_MISMATCH, STATUS_FILL_MISMATCH) -> scheduling of the cross-object checks.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reconciler import _expectations, _fills, _parents
+from reconciler._labels import label
+from reconciler._model import Coverage, HistoryEntry, OrderRecord
+from reconciler._numbers import HUNDRED, fmt, product_consistent
+from reconciler._state import State
+from reconciler._timers import Check
+from reconciler.alerts import AlertCode
+from reconciler.events import OrderUpdate
+from reconciler.lifecycle import Status, is_terminal, transition_allowed
+
+
+def _raise(
+    st: State,
+    rec: OrderRecord,
+    code: AlertCode,
+    t: float,
+    message: str,
+    evidence: dict[str, str],
+    *facts: object,
+) -> None:
+    st.alert(
+        code,
+        venue=rec.venue,
+        account=rec.account,
+        t=t,
+        message=message,
+        evidence=evidence,
+        facts=facts,
+        order=rec,
+    )
+
+
+def apply_order_update(
+    st: State,
+    venue: str,
+    account: str,
+    u: OrderUpdate,
+    t: float,
+    frame_orders: dict[str, OrderUpdate],
+) -> None:
+    """Apply one order report received at ``t`` on ``(venue, account)``."""
+    frame_orders[u.order_id] = u
+    rec = st.record(venue, u.order_id, account, t)
+    digest = hash(u)
+    if digest in rec.seen:
+        st.counters["duplicates.order"] += 1
+        rec.history.append(
+            HistoryEntry(
+                t=t,
+                kind="duplicate",
+                applied=False,
+                status=u.status,
+                raw_status=u.raw_status,
+                filled=u.filled,
+            )
+        )
+        return
+    rec.seen.add(digest)
+    name = f"{label(venue)} order {u.order_id}"
+
+    if rec.reported:
+        _check_immutable(st, rec, account, u, t, name)
+    _note_fill_coverage(rec, u)
+
+    if u.key is not None and rec.key is not None and u.key < rec.key:
+        st.counters["out_of_order"] += 1
+        _not_applied(rec, u, t, "older than the applied state")
+        _raise(
+            st,
+            rec,
+            AlertCode.OUT_OF_ORDER,
+            t,
+            f"{name}: an update older than the state already applied arrived late; "
+            "it was recorded, not applied.",
+            {
+                "update_key": str(u.key),
+                "applied_key": str(rec.key),
+                "update_filled": fmt(u.filled),
+                "applied_filled": fmt(rec.filled),
+            },
+            u.key,
+            rec.key,
+        )
+        _schedule_fill_checks(st, rec, t)
+        return
+
+    prev_filled = rec.filled
+    if u.filled is not None and prev_filled is not None and u.filled < prev_filled:
+        _not_applied(rec, u, t, "fill regression")
+        _raise(
+            st,
+            rec,
+            AlertCode.FILL_REGRESSION,
+            t,
+            f"{name}: cumulative filled quantity went backwards from "
+            f"{fmt(prev_filled)} to {fmt(u.filled)}.",
+            {
+                "previous_filled": fmt(prev_filled),
+                "new_filled": fmt(u.filled),
+                "previous_key": str(rec.key),
+                "update_key": str(u.key),
+                "status": u.raw_status,
+            },
+            prev_filled,
+            u.filled,
+        )
+        return
+    new_fill = u.filled is not None and u.filled > (prev_filled if prev_filled is not None else 0)
+
+    old_status = rec.status
+    status = _judge_transition(st, rec, u, t, name, new_fill=new_fill)
+    first_report = not rec.reported
+    _apply(rec, u, account, t, status)
+    if first_report:
+        _on_first_report(st, rec, t)
+
+    _check_message(st, rec, u, t, name)
+    if u.status is Status.REJECTED and old_status is not Status.REJECTED:
+        _raise(
+            st,
+            rec,
+            AlertCode.ORDER_REJECTED,
+            t,
+            f"{name} was rejected by the venue.",
+            {"raw_status": u.raw_status, "filled": fmt(u.filled)},
+            u.raw_status,
+        )
+    if status is not None and is_terminal(status) and rec.terminal_at is None:
+        rec.terminal_at = t
+    _schedule_fill_checks(st, rec, t)
+    _schedule_deadline(st, rec, u, t)
+    _parents.after_order_update(st, rec, u, t, frame_orders)
+
+
+def _not_applied(rec: OrderRecord, u: OrderUpdate, t: float, note: str) -> None:
+    rec.history.append(
+        HistoryEntry(
+            t=t,
+            kind="update",
+            applied=False,
+            status=u.status,
+            raw_status=u.raw_status,
+            filled=u.filled,
+            quantity=u.quantity,
+            note=note,
+        )
+    )
+
+
+def _check_immutable(
+    st: State, rec: OrderRecord, account: str, u: OrderUpdate, t: float, name: str
+) -> None:
+    pairs: list[tuple[str, object, object]] = [
+        ("symbol", rec.symbol, u.symbol),
+        ("side", rec.side, u.side),
+        ("account", rec.venue_account, u.account),
+        ("connection_account", rec.account, account),
+        ("parent", rec.parent_id, u.parent_id),
+        ("original_quantity", rec.original_quantity, u.original_quantity),
+    ]
+    if u.original_quantity is None and not u.amended:
+        # Venues without a separate original quantity may only change it in an amendment.
+        pairs.append(("quantity", rec.quantity, u.quantity))
+    changed = [
+        (f, old, new) for f, old, new in pairs if old is not None and new is not None and old != new
+    ]
+    if not changed:
+        return
+    evidence: dict[str, str] = {}
+    for f, old, new in changed:
+        evidence[f"{f}_before"] = _text(old)
+        evidence[f"{f}_now"] = _text(new)
+    fields = ", ".join(f for f, _, _ in changed)
+    _raise(
+        st,
+        rec,
+        AlertCode.IMMUTABLE_FIELD_CHANGED,
+        t,
+        f"{name} was reported with a different {fields} than before.",
+        evidence,
+        *(x for c in changed for x in (c[0], _text(c[2]))),
+    )
+
+
+def _text(value: object) -> str:
+    return fmt(value) if isinstance(value, Decimal) else str(value)
+
+
+def _judge_transition(
+    st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: str, *, new_fill: bool
+) -> Status | None:
+    """The status to apply, raising the transition alerts the change deserves."""
+    old = rec.status
+    new = u.status
+    if new is Status.UNKNOWN:
+        _raise(
+            st,
+            rec,
+            AlertCode.UNKNOWN_STATUS,
+            t,
+            f"{name} reported a status the {label(rec.venue)} mapping does not know: "
+            f"{u.raw_status!r}; its quantities are still tracked.",
+            {"raw_status": u.raw_status, "filled": fmt(u.filled)},
+            u.raw_status,
+        )
+        new_applied: Status | None = old if old is not None else Status.UNKNOWN
+        if old is not None and is_terminal(old) and new_fill:
+            _fill_after_terminal(st, rec, u, t, name)
+        return new_applied
+    if old is None:
+        return new
+    if is_terminal(old) and new_fill:
+        _fill_after_terminal(st, rec, u, t, name)
+        return new if is_terminal(new) else old
+    if not transition_allowed(old, new) and not new_fill:
+        _raise(
+            st,
+            rec,
+            AlertCode.ILLEGAL_TRANSITION,
+            t,
+            f"{name} moved from {old} ({rec.raw_status}) to {new} ({u.raw_status}), "
+            "which the order lifecycle does not allow.",
+            {
+                "from_status": str(old),
+                "from_raw": str(rec.raw_status),
+                "to_status": str(new),
+                "to_raw": u.raw_status,
+                "filled": fmt(u.filled),
+            },
+            old,
+            new,
+            fmt(u.filled),
+        )
+        return old
+    return new
+
+
+def _fill_after_terminal(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: str) -> None:
+    _raise(
+        st,
+        rec,
+        AlertCode.FILL_AFTER_TERMINAL,
+        t,
+        f"{name} was already {rec.status} but reports more fills: cumulative filled "
+        f"{fmt(rec.filled)} -> {fmt(u.filled)}.",
+        {
+            "terminal_status": str(rec.status),
+            "terminal_raw": str(rec.raw_status),
+            "previous_filled": fmt(rec.filled),
+            "new_filled": fmt(u.filled),
+            "new_raw_status": u.raw_status,
+        },
+        "update",
+        fmt(rec.filled),
+        fmt(u.filled),
+    )
+
+
+def _apply(rec: OrderRecord, u: OrderUpdate, account: str, t: float, status: Status | None) -> None:
+    if not rec.reported:
+        rec.reported = True
+        rec.account = account
+        rec.symbol, rec.side, rec.parent_id = u.symbol, u.side, u.parent_id
+        rec.venue_account, rec.client_order_id = u.account, u.client_order_id
+        rec.original_quantity = u.original_quantity
+        rec.is_parent = u.is_parent
+    else:
+        # Immutable fields keep their first reported value; fill in what was unknown.
+        rec.symbol = rec.symbol if rec.symbol is not None else u.symbol
+        rec.side = rec.side if rec.side is not None else u.side
+        rec.parent_id = rec.parent_id if rec.parent_id is not None else u.parent_id
+        rec.venue_account = rec.venue_account if rec.venue_account is not None else u.account
+        if rec.original_quantity is None:
+            rec.original_quantity = u.original_quantity
+        if rec.client_order_id is None:
+            rec.client_order_id = u.client_order_id
+        rec.is_parent = rec.is_parent or u.is_parent
+    if status is not None:
+        rec.status = status
+    rec.raw_status = u.raw_status
+    if u.quantity is not None and (
+        rec.quantity is None or u.amended or u.original_quantity is not None
+    ):
+        rec.quantity = u.quantity
+    for field in (
+        "filled",
+        "remaining",
+        "avg_price",
+        "notional",
+        "fees",
+        "pct_filled",
+        "limit_price",
+        "exposure",
+    ):
+        value = getattr(u, field)
+        if value is not None:
+            setattr(rec, field, value)
+    if u.child_ids is not None:
+        rec.child_ids = u.child_ids
+    if u.carried_child_ids is not None:
+        rec.carried_child_ids = u.carried_child_ids
+    if u.key is not None:
+        rec.key = u.key if rec.key is None else max(rec.key, u.key)
+    rec.last_t = t
+    rec.history.append(
+        HistoryEntry(
+            t=t,
+            kind="update",
+            status=rec.status,
+            raw_status=u.raw_status,
+            filled=u.filled,
+            quantity=u.quantity,
+            note=u.reason or "",
+        )
+    )
+
+
+def _on_first_report(st: State, rec: OrderRecord, t: float) -> None:
+    _expectations.on_order_reported(st, rec, t)
+
+
+def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: str) -> None:
+    """The report's own numbers must agree with each other (no other message needed)."""
+    cfg = st.config
+    qty = u.quantity if u.quantity is not None else rec.quantity
+    filled = u.filled
+    if filled is not None and qty is not None and filled > qty:
+        _raise(
+            st,
+            rec,
+            AlertCode.OVERFILL,
+            t,
+            f"{name} reports {fmt(filled)} filled on an order of {fmt(qty)}.",
+            {"filled": fmt(filled), "quantity": fmt(qty), "source": "reported"},
+            "reported",
+            fmt(filled),
+            fmt(qty),
+        )
+
+    broken: dict[str, str] = {}
+    if filled is not None and qty is not None and u.remaining is not None:
+        expected = qty - filled
+        open_order = not is_terminal(u.status)
+        # A terminal order may report its leftover either as the unfilled part or as 0.
+        if u.remaining != expected and (open_order or u.remaining != 0):
+            broken["remaining"] = fmt(u.remaining)
+            broken["quantity_minus_filled"] = fmt(expected)
+    if u.pct_filled is not None and filled is not None and qty and not u.is_parent:
+        expected_pct = HUNDRED * filled / qty
+        if abs(u.pct_filled - expected_pct) > cfg.pct_tolerance:
+            broken["pct_filled"] = fmt(u.pct_filled)
+            broken["pct_from_quantities"] = fmt(expected_pct.quantize(Decimal("1e-8")))
+    if broken:
+        broken.update({"quantity": fmt(qty), "filled": fmt(filled)})
+        _raise(
+            st,
+            rec,
+            AlertCode.QUANTITY_MISMATCH,
+            t,
+            f"{name}: the message's own quantities disagree "
+            f"({', '.join(k for k in broken if k in ('remaining', 'pct_filled'))}).",
+            broken,
+            *sorted(broken.items()),
+        )
+
+    nq = u.notional_quantity if u.notional_quantity is not None else filled
+    if (
+        u.notional is not None
+        and u.avg_price is not None
+        and nq is not None
+        and not product_consistent(u.notional, u.avg_price, nq, cfg.notional_tolerance)
+    ):
+        _raise(
+            st,
+            rec,
+            AlertCode.NOTIONAL_MISMATCH,
+            t,
+            f"{name}: executed notional {fmt(u.notional)} is not average price "
+            f"{fmt(u.avg_price)} x quantity {fmt(nq)} = {fmt(u.avg_price * nq)}.",
+            {
+                "notional": fmt(u.notional),
+                "avg_price": fmt(u.avg_price),
+                "quantity": fmt(nq),
+                "avg_price_times_quantity": fmt(u.avg_price * nq),
+            },
+            "notional",
+            fmt(u.notional),
+            fmt(u.avg_price),
+            fmt(nq),
+        )
+
+    problem = None
+    if u.status is Status.FILLED and filled is not None and qty is not None and filled < qty:
+        problem = f"is {u.raw_status} with {fmt(qty - filled)} of {fmt(qty)} still unfilled"
+    elif u.status is Status.FILLED and u.remaining is not None and u.remaining > 0:
+        problem = f"is {u.raw_status} with {fmt(u.remaining)} remaining"
+    elif u.status is Status.REJECTED and filled is not None and filled > 0:
+        problem = f"is {u.raw_status} but has {fmt(filled)} filled"
+    elif u.status is Status.PARTIALLY_FILLED and filled is not None and filled == 0:
+        problem = f"is {u.raw_status} with nothing filled"
+    if problem is not None:
+        _raise(
+            st,
+            rec,
+            AlertCode.STATUS_FILL_MISMATCH,
+            t,
+            f"{name} {problem}.",
+            {
+                "status": str(u.status),
+                "raw_status": u.raw_status,
+                "filled": fmt(filled),
+                "quantity": fmt(qty),
+                "remaining": fmt(u.remaining),
+            },
+            u.status,
+            fmt(filled),
+            fmt(qty),
+            fmt(u.remaining),
+        )
+
+
+def _note_fill_coverage(rec: OrderRecord, u: OrderUpdate) -> None:
+    """Record which part of the cumulative quantity this report's own fill explains."""
+    if u.last_fill is None or u.filled is None:
+        return
+    low = u.filled - u.last_fill
+    if rec.coverage is None:
+        rec.coverage = Coverage(baseline=max(low, Decimal(0)))
+    rec.coverage.add(low, u.filled)
+
+
+def _schedule_fill_checks(st: State, rec: OrderRecord, t: float) -> None:
+    due = t + st.config.settle_window
+    if rec.coverage is not None and rec.filled is not None:
+        rec.cum_reqs.append((due, rec.filled))
+        st.schedule(due, Check.FILL_GAP, rec.venue, rec.order_id)
+    elif rec.venue in st.execution_venues and rec.filled is not None:
+        _fills.require_executions(st, rec, due)
+
+
+def _schedule_deadline(st: State, rec: OrderRecord, u: OrderUpdate, t: float) -> None:
+    # A lifetime counts from the first report that states one (a conditional order's
+    # IOC only starts once the order is live).
+    if u.max_lifetime is not None and rec.deadline_lifetime is None:
+        rec.deadline_lifetime = t + u.max_lifetime
+    if u.ends_at is not None and u.venue_time is not None:
+        rec.deadline_ends = t + (u.ends_at - u.venue_time)
+    deadline = rec.deadline
+    if deadline is not None and not is_terminal(rec.status or Status.UNKNOWN):
+        st.schedule(
+            max(deadline, t) + st.config.settle_window, Check.STALE, rec.venue, rec.order_id
+        )
+
+
+def check_stale(st: State, rec: OrderRecord, due: float) -> None:
+    """STALE_ORDER: still open past its expected end plus the settle window."""
+    status = rec.status
+    if status is None or is_terminal(status) or status in (Status.PAUSED, Status.UNTRIGGERED):
+        return
+    deadline = _parents.effective_deadline(st, rec)
+    if deadline is None:
+        return
+    if due < deadline + st.config.settle_window:
+        st.schedule(deadline + st.config.settle_window, Check.STALE, rec.venue, rec.order_id)
+        return
+    _raise(
+        st,
+        rec,
+        AlertCode.STALE_ORDER,
+        due,
+        f"{label(rec.venue)} order {rec.order_id} is still {status} "
+        f"{due - deadline:.1f} s after it was expected to end.",
+        {
+            "status": str(status),
+            "raw_status": str(rec.raw_status),
+            "expected_end": f"{deadline:.3f}",
+            "seconds_overdue": f"{due - deadline:.3f}",
+            "filled": fmt(rec.filled),
+            "quantity": fmt(rec.quantity),
+        },
+        "stale",
+    )

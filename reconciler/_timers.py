@@ -1,0 +1,58 @@
+"""A deterministic timer queue for settle-window and deadline checks.
+
+The core never reads a clock: checks are scheduled at a due time and run when the
+caller advances time past it. Ties run in scheduling order, so a replay of the same
+input always runs the same checks in the same order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from enum import IntEnum
+
+
+class Check(IntEnum):
+    """What a scheduled check re-examines when it comes due."""
+
+    EXECUTIONS = 1
+    FILL_GAP = 2
+    SEQUENCE_GAP = 3
+    ORPHAN = 4
+    PARENT = 5
+    STALE = 6
+    RETIRE = 7
+    UNACKNOWLEDGED = 8
+    UNKNOWN_ORDER = 9
+    RETIRE_EXPECTATION = 10
+
+
+Subject = tuple[str, ...]
+
+
+class TimerQueue:
+    """Checks ordered by due time; :meth:`pop_due` hands them out in order."""
+
+    __slots__ = ("_counter", "_heap")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Check, Subject]] = []
+        self._counter = itertools.count()
+
+    def schedule(self, due: float, check: Check, subject: Subject) -> None:
+        """Run ``check`` for ``subject`` once time reaches ``due``."""
+        heapq.heappush(self._heap, (due, next(self._counter), check, subject))
+
+    def pop_due(self, now: float) -> tuple[float, Check, Subject] | None:
+        """The earliest check due at or before ``now``, removed; ``None`` if none is due."""
+        if self._heap and self._heap[0][0] <= now:
+            due, _, check, subject = heapq.heappop(self._heap)
+            return due, check, subject
+        return None
+
+    def next_due(self) -> float | None:
+        """When the earliest pending check is due, if any."""
+        return self._heap[0][0] if self._heap else None
+
+    def __len__(self) -> int:
+        return len(self._heap)

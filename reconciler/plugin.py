@@ -1,0 +1,239 @@
+"""The venue plugin contract and the helpers plugins build their parsers from.
+
+A venue plugin is a package that exposes a :class:`VenuePlugin` instance through the
+``reconciler.venues`` entry-point group::
+
+    [project.entry-points."reconciler.venues"]
+    myvenue = "my_package:plugin"
+
+Its :meth:`VenuePlugin.protocol` returns a sans-IO :class:`VenueProtocol`: an object
+that turns each received frame into normalized :mod:`reconciler.events` and never
+awaits. Plugins use only this module, :mod:`reconciler.events` and
+:mod:`reconciler.lifecycle`; the core never imports a plugin.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from importlib.metadata import entry_points
+from typing import Protocol, runtime_checkable
+
+import msgspec
+
+from reconciler.events import Event, Malformed
+from reconciler.lifecycle import Status
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "BaseProtocol",
+    "FrameError",
+    "PluginLoadError",
+    "VenuePlugin",
+    "VenueProtocol",
+    "content_digest",
+    "excerpt",
+    "first_of",
+    "iso_to_epoch",
+    "iso_to_micros",
+    "load_plugins",
+    "lookup_status",
+    "parse_decimal",
+    "parse_quantity",
+]
+
+ENTRY_POINT_GROUP = "reconciler.venues"
+
+# Bounds that keep every later Decimal sum and product exact (see reconciler._numbers):
+# a venue number outside them is a malformed frame, not a value to compute with.
+_MAX_DIGITS = 40
+_MAX_ADJUSTED_EXPONENT = 30
+
+
+class FrameError(ValueError):
+    """Raised by a parser for a frame it cannot accept; becomes a :class:`Malformed` event."""
+
+
+@runtime_checkable
+class VenueProtocol(Protocol):
+    """Sans-IO protocol object for one venue connection (one account).
+
+    ``receive`` maps one received frame (text or bytes) to the events it carries, in
+    order. It must not raise for anything a venue can send: a frame it cannot decode
+    becomes a :class:`~reconciler.events.Malformed` event, a frame it does not care
+    about an :class:`~reconciler.events.Ignored` one.
+    """
+
+    def receive(self, frame: str | bytes) -> list[Event]: ...
+
+
+class BaseProtocol(abc.ABC):
+    """A convenient base for :class:`VenueProtocol` implementations.
+
+    Subclasses implement :meth:`parse`; any :class:`FrameError`, msgspec decode or
+    validation error, or arithmetic error (Decimal, overflow) it raises is turned into one
+    :class:`~reconciler.events.Malformed` event carrying the reason and an excerpt.
+    """
+
+    def receive(self, frame: str | bytes) -> list[Event]:
+        """Parse ``frame``; never raises for bad venue input."""
+        try:
+            return self.parse(frame)
+        except (
+            FrameError,
+            msgspec.MsgspecError,
+            ArithmeticError,
+            ValueError,
+            TypeError,
+            RecursionError,
+        ) as exc:
+            return [Malformed(reason=_reason(exc), excerpt=excerpt(frame))]
+
+    @abc.abstractmethod
+    def parse(self, frame: str | bytes) -> list[Event]:
+        """Decode one frame into events; raise :class:`FrameError` for a bad frame."""
+
+
+class VenuePlugin(abc.ABC):
+    """What a venue package provides.
+
+    ``name`` is the venue name used in captures and configuration (``tread``, ``btse``,
+    ``bybit``, ``clearstreet``); ``status_table`` maps every raw venue status the plugin
+    knows to its canonical :class:`~reconciler.lifecycle.Status` (documented on the
+    venue's page; anything not in it becomes ``Status.UNKNOWN``).
+    """
+
+    name: str
+    status_table: Mapping[str, Status]
+    #: True when the venue streams executions separately from order reports (Bybit
+    #: ``execution``, Clear Street ``trade-notice``): the core then reconciles the sum of
+    #: executions with each order's reported cumulative fill.
+    streams_executions: bool = False
+
+    @abc.abstractmethod
+    def protocol(self, account: str) -> VenueProtocol:
+        """A fresh sans-IO protocol object for one connection of ``account``."""
+
+
+class PluginLoadError(RuntimeError):
+    """A plugin registered in the entry-point group could not be loaded."""
+
+
+def load_plugins(
+    *, group: str = ENTRY_POINT_GROUP, on_error: Callable[[str, Exception], None] | None = None
+) -> dict[str, VenuePlugin]:
+    """Load every venue plugin registered in ``group``, keyed by venue name.
+
+    A plugin that fails to import or is not a :class:`VenuePlugin` is reported through
+    ``on_error`` (name, exception) and skipped; without ``on_error`` it raises
+    :class:`PluginLoadError`.
+    """
+    found: dict[str, VenuePlugin] = {}
+    for ep in entry_points(group=group):
+        try:
+            obj = ep.load()
+            if not isinstance(obj, VenuePlugin):
+                msg = f"entry point {ep.name!r} ({ep.value}) is not a VenuePlugin"
+                raise PluginLoadError(msg)
+        except Exception as exc:
+            if on_error is None:
+                raise PluginLoadError(f"venue plugin {ep.name!r} failed to load: {exc}") from exc
+            on_error(ep.name, exc)
+            continue
+        found[obj.name] = obj
+    return found
+
+
+def parse_decimal(value: object, field: str) -> Decimal | None:
+    """A venue number as an exact Decimal; ``None``, ``""`` and ``"null"`` give ``None``.
+
+    Accepts Decimal, int and numeric strings. Raises :class:`FrameError` for anything
+    else, for NaN/Infinity and for numbers too large or too precise to reconcile exactly.
+    """
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, bool):
+        raise FrameError(f"{field}: expected a number, got a boolean")
+    elif isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or text == "null":
+            return None
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            raise FrameError(f"{field}: not a number: {text[:40]!r}") from None
+    else:
+        raise FrameError(f"{field}: expected a number, got {type(value).__name__}")
+    if not d.is_finite():
+        raise FrameError(f"{field}: not a finite number")
+    if d and (len(d.as_tuple().digits) > _MAX_DIGITS or abs(d.adjusted()) > _MAX_ADJUSTED_EXPONENT):
+        raise FrameError(f"{field}: number out of range")
+    return d
+
+
+def parse_quantity(value: object, field: str) -> Decimal | None:
+    """Like :func:`parse_decimal`, and the number must not be negative."""
+    d = parse_decimal(value, field)
+    if d is not None and d < 0:
+        raise FrameError(f"{field}: negative quantity")
+    return d
+
+
+def iso_to_epoch(value: str | None, field: str = "time") -> float | None:
+    """An ISO-8601 timestamp (``Z`` or offset) as epoch seconds; ``None``/``""`` give ``None``."""
+    micros = iso_to_micros(value, field)
+    return None if micros is None else micros / 1_000_000
+
+
+def iso_to_micros(value: str | None, field: str = "time") -> int | None:
+    """An ISO-8601 timestamp as integer epoch microseconds (exact, for ordering keys)."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise FrameError(f"{field}: not an ISO-8601 time: {value[:40]!r}") from None
+    if dt.tzinfo is None:
+        raise FrameError(f"{field}: time without a time zone: {value[:40]!r}")
+    delta = dt - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def content_digest(data: bytes | str) -> int:
+    """A stable 64-bit digest of some content (for telling replays from conflicts)."""
+    raw = data.encode() if isinstance(data, str) else data
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big")
+
+
+def excerpt(frame: str | bytes, limit: int = 160) -> str:
+    """The start of a frame, on one line, for an alert's evidence."""
+    text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+    # Lone surrogates would break any later UTF-8 encoding of the alert.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def lookup_status(table: Mapping[str, Status], raw: str) -> Status:
+    """The canonical status for ``raw``, or ``Status.UNKNOWN``."""
+    return table.get(raw, Status.UNKNOWN)
+
+
+def first_of(values: Sequence[str] | None) -> str | None:
+    """The first element of a list-valued field, or ``None``."""
+    return values[0] if values else None
