@@ -64,6 +64,7 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
         )
         return
     st.fills[(venue, f.fill_id)] = content
+    rec.last_t = max(rec.last_t, t)
     rec.fill_ids.append(f.fill_id)
     rec.exec_sum += f.quantity
     if f.price is not None:

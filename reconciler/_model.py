@@ -86,6 +86,7 @@ class OrderRecord:
         "carried_child_ids",
         "child_ids",
         "client_order_id",
+        "clock_offset",
         "coverage",
         "cum_reqs",
         "deadline_ends",
@@ -118,6 +119,7 @@ class OrderRecord:
         "reported",
         "seen",
         "side",
+        "stale_due",
         "status",
         "symbol",
         "terminal_at",
@@ -156,6 +158,9 @@ class OrderRecord:
         self.terminal_at: float | None = None
         self.deadline_ends: float | None = None
         self.deadline_lifetime: float | None = None
+        #: Receive time minus venue time, the smallest seen: the venue clock's offset.
+        self.clock_offset: float | None = None
+        self.stale_due: float | None = None
         self.coverage: Coverage | None = None
         self.exec_sum = ZERO
         self.exec_value = ZERO

@@ -140,6 +140,7 @@ def apply_order_update(
         )
     if status is not None and is_terminal(status) and rec.terminal_at is None:
         rec.terminal_at = t
+        st.schedule(t + st.config.retention, Check.RETIRE, rec.venue, rec.order_id)
     _schedule_fill_checks(st, rec, t)
     _schedule_deadline(st, rec, u, t)
     _parents.after_order_update(st, rec, u, t, frame_orders)
@@ -456,13 +457,20 @@ def _schedule_deadline(st: State, rec: OrderRecord, u: OrderUpdate, t: float) ->
     # IOC only starts once the order is live).
     if u.max_lifetime is not None and rec.deadline_lifetime is None:
         rec.deadline_lifetime = t + u.max_lifetime
-    if u.ends_at is not None and u.venue_time is not None:
-        rec.deadline_ends = t + (u.ends_at - u.venue_time)
+    if u.venue_time is not None:
+        # Delays only add to (receive - venue) time, so the smallest is the best estimate
+        # of the venue clock's offset. (Tread.fi keeps updated_at unchanged while fills
+        # advance: projecting from each report would push the deadline out forever.)
+        offset = t - u.venue_time
+        rec.clock_offset = offset if rec.clock_offset is None else min(rec.clock_offset, offset)
+    if u.ends_at is not None and rec.clock_offset is not None:
+        rec.deadline_ends = u.ends_at + rec.clock_offset
     deadline = rec.deadline
     if deadline is not None and not is_terminal(rec.status or Status.UNKNOWN):
-        st.schedule(
-            max(deadline, t) + st.config.settle_window, Check.STALE, rec.venue, rec.order_id
-        )
+        due = max(deadline, t) + st.config.settle_window
+        if due != rec.stale_due:
+            rec.stale_due = due
+            st.schedule(due, Check.STALE, rec.venue, rec.order_id)
 
 
 def check_stale(st: State, rec: OrderRecord, due: float) -> None:
@@ -474,7 +482,8 @@ def check_stale(st: State, rec: OrderRecord, due: float) -> None:
     if deadline is None:
         return
     if due < deadline + st.config.settle_window:
-        st.schedule(deadline + st.config.settle_window, Check.STALE, rec.venue, rec.order_id)
+        rec.stale_due = deadline + st.config.settle_window
+        st.schedule(rec.stale_due, Check.STALE, rec.venue, rec.order_id)
         return
     _raise(
         st,

@@ -244,7 +244,9 @@ def check_parent(st: State, rec: OrderRecord, due: float) -> None:
                 },
                 facts=("terminal_with_active", tuple(k.order_id for k in open_kids)),
             )
-    elif all(k.status is not None and is_terminal(k.status) for k in kids):
+    elif _declared_known(st, rec) and all(
+        k.status is not None and is_terminal(k.status) for k in kids
+    ):
         last_end = max(k.terminal_at or k.last_t for k in kids)
         if last_end <= cutoff:
             st.alert(
@@ -260,6 +262,15 @@ def check_parent(st: State, rec: OrderRecord, due: float) -> None:
                 },
                 facts=("stuck",),
             )
+
+
+def _declared_known(st: State, rec: OrderRecord) -> bool:
+    """Whether every child the parent declares has been reported."""
+    for cid in rec.child_ids or ():
+        kid = st.orders.get((rec.venue, cid))
+        if kid is None or not kid.reported:
+            return False
+    return True
 
 
 def check_orphan(st: State, rec: OrderRecord, due: float) -> None:
