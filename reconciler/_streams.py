@@ -20,32 +20,61 @@ from reconciler.events import Fill, OrderUpdate, Sequenced
 _MAX_DENSE_JUMP = 100_000
 
 
+def _d(digest: int) -> int:
+    return digest & 0xFFFF_FFFF_FFFF_FFFF or 1  # 0 marks "unseen"
+
+
 class _Digests:
-    __slots__ = ("base", "dense", "sparse")
+    """(sequence, kind) -> digest. The first kind seen at a sequence is stored densely
+    (digest and a small kind code); a second kind at the same number goes to a side table."""
+
+    __slots__ = ("base", "dense", "kind_codes", "kinds", "sparse", "sparse_numbers")
 
     def __init__(self) -> None:
         self.base: int | None = None
         self.dense = array("Q")
-        self.sparse: dict[int, int] = {}
+        self.kinds = array("B")
+        self.kind_codes: dict[str, int] = {}
+        self.sparse: dict[tuple[int, str], int] = {}
+        self.sparse_numbers: set[int] = set()
 
-    def get(self, seq: int) -> int | None:
+    def _code(self, kind: str) -> int:
+        code = self.kind_codes.get(kind)
+        if code is None:
+            code = len(self.kind_codes) % 256
+            self.kind_codes[kind] = code
+        return code
+
+    def get(self, seq: int, kind: str) -> int | None:
         if self.base is not None and 0 <= seq - self.base < len(self.dense):
-            return self.dense[seq - self.base] or None
-        return self.sparse.get(seq)
+            i = seq - self.base
+            if self.dense[i] and self.kinds[i] == self._code(kind):
+                return self.dense[i]
+        return self.sparse.get((seq, kind))
 
-    def put(self, seq: int, digest: int) -> None:
-        digest = digest & 0xFFFF_FFFF_FFFF_FFFF or 1  # 0 marks "unseen"
+    def put(self, seq: int, kind: str, digest: int) -> None:
+        digest, code = _d(digest), self._code(kind)
         if self.base is None:
             self.base = seq
         i = seq - self.base
         n = len(self.dense)
-        if 0 <= i < n:
-            self.dense[i] = digest
+        if 0 <= i < n and not self.dense[i]:
+            self.dense[i], self.kinds[i] = digest, code
         elif n <= i <= n + _MAX_DENSE_JUMP:
             self.dense.extend([0] * (i - n))
+            self.kinds.extend([0] * (i - n))
             self.dense.append(digest)
+            self.kinds.append(code)
         else:
-            self.sparse[seq] = digest
+            self.sparse[(seq, kind)] = digest
+            self.sparse_numbers.add(seq)
+
+    def seen_number(self, seq: int) -> bool:
+        """Whether any message with this sequence number was seen."""
+        i = seq - self.base if self.base is not None else -1
+        if 0 <= i < len(self.dense) and self.dense[i]:
+            return True
+        return seq in self.sparse_numbers
 
 
 class StreamState:
@@ -90,9 +119,9 @@ def admit(
     elif ev.day and ev.day < s.day:
         st.counters["sequence.previous_day"] += 1
         return False
-    seen = s.digests.get(ev.sequence)
+    seen = s.digests.get(ev.sequence, ev.kind)
     if seen is not None:
-        if seen == (ev.digest & 0xFFFF_FFFF_FFFF_FFFF or 1):
+        if seen == _d(ev.digest):
             st.counters["duplicates.sequence"] += 1
             return False
         order_id = next((e.order_id for e in ev.events if isinstance(e, OrderUpdate | Fill)), None)
@@ -113,7 +142,10 @@ def admit(
             facts=("sequence", account, s.day, ev.sequence, ev.digest),
         )
         return False
-    s.digests.put(ev.sequence, ev.digest)
+    number_seen = s.digests.seen_number(ev.sequence)
+    s.digests.put(ev.sequence, ev.kind, ev.digest)
+    if number_seen:
+        return True  # another kind of message already accounted for this number
     if s.last is None:
         s.last = ev.sequence
     elif ev.sequence > s.last + 1:

@@ -173,12 +173,15 @@ class Sequenced(msgspec.Struct, frozen=True, kw_only=True, tag="sequenced"):
 
     ``digest`` identifies the message content (everything but the send timestamp) so
     that a replayed sequence number can be told apart from a conflicting one. ``day``
-    names the venue's trading day: sequence numbers restart each day.
+    names the venue's trading day: sequence numbers restart each day. ``kind`` is the
+    message type: messages are identified by (sequence, kind), since the venue's own
+    documentation shows one sequence number on messages of different types.
     """
 
     sequence: int
     digest: int
     day: str
+    kind: str = ""
     events: tuple[Event, ...] = ()
 
 

@@ -96,7 +96,17 @@ class ClearStreetProtocol(BaseProtocol):
             event = self._payload(envelope.payload)
         except _BAD_CONTENT as exc:
             event = Malformed(reason=_reason(exc), excerpt=excerpt(frame))
-        return Sequenced(sequence=sequence, digest=digest, day=day, events=(event,))
+        return Sequenced(
+            sequence=sequence, digest=digest, day=day, kind=_kind(envelope.payload), events=(event,)
+        )
+
+
+def _kind(raw: msgspec.Raw) -> str:
+    """The payload's type, or "" when it has none."""
+    try:
+        return TYPE_DECODER.decode(raw).type if raw else ""
+    except (msgspec.DecodeError, RecursionError):
+        return ""
 
 
 def _day(raw: msgspec.Raw) -> str:

@@ -144,9 +144,9 @@ def test_seed_order_update_modify_is_amended_stop_limit() -> None:
             side="sell-short",
             quantity=Decimal(300),
             original_quantity=None,
-            filled=Decimal(0),
+            filled=Decimal(150),
             remaining=None,
-            avg_price=None,
+            avg_price=Decimal("38.5"),
             limit_price=Decimal("38.50"),
             key=3,
             time_in_force="day",
@@ -165,11 +165,11 @@ def test_seed_trade_notice_is_fill() -> None:
     assert seq.events == (
         Fill(
             fill_id="91820411",
-            order_id="42817412",
+            order_id="42817399",
             quantity=Decimal(150),
-            price=Decimal("171.05"),
+            price=Decimal("38.50"),
             side="sell-short",
-            symbol="TSLA",
+            symbol="XYZ",
             venue_time=1711047601.25,
         ),
     )
@@ -181,10 +181,10 @@ def test_seed_position_update_keeps_short_quantity() -> None:
     assert (seq.sequence, seq.day) == (124, DAY)
     assert seq.events == (
         PositionUpdate(
-            symbol="TSLA",
+            symbol="XYZ",
             quantity=Decimal(-150),
             account="100000",
-            average_cost=Decimal("171.05"),
+            average_cost=Decimal("38.5"),
         ),
     )
 
@@ -510,7 +510,13 @@ def test_missing_timestamp_gives_empty_day() -> None:
     """A sequenced frame without timestamp has day "" and its event intact."""
     frame = '{"sequence": 5, "payload": {"type": "heartbeat"}}'
     assert _receive(frame) == [
-        Sequenced(sequence=5, digest=_sequenced(frame).digest, day="", events=(Heartbeat(),))
+        Sequenced(
+            sequence=5,
+            digest=_sequenced(frame).digest,
+            day="",
+            kind="heartbeat",
+            events=(Heartbeat(),),
+        )
     ]
 
 
@@ -779,3 +785,11 @@ def test_events_are_encodable() -> None:
         if path.stem == "seed_subscribe_activity":
             continue
         assert msgspec.json.encode(_receive(path.read_text()))
+
+
+def test_sequenced_message_carries_its_payload_type() -> None:
+    """kind names the payload type, so (sequence, kind) identifies a message."""
+    frame = json.dumps(
+        {"timestamp": 1711076847030, "sequence": 9, "payload": {"type": "replay-complete"}}
+    )
+    assert _sequenced(frame).kind == "replay-complete"
