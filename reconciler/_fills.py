@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from reconciler._labels import label
 from reconciler._model import HistoryEntry, OrderRecord
-from reconciler._numbers import ZERO, fmt
+from reconciler._numbers import ZERO, fmt, product_consistent
 from reconciler._state import State
 from reconciler._timers import Check
 from reconciler.alerts import AlertCode
@@ -165,6 +165,34 @@ def check_executions(st: State, rec: OrderRecord, due: float) -> None:
         _mismatch(st, rec, due, name, "missing", cum_level - rec.exec_sum, filled)
     if exec_level is not None and filled < exec_level:
         _mismatch(st, rec, due, name, "excess", exec_level - filled, filled)
+    if filled > 0 and rec.exec_sum == filled:
+        _check_average_price(st, rec, due, name)
+
+
+def _check_average_price(st: State, rec: OrderRecord, due: float, name: str) -> None:
+    """NOTIONAL_MISMATCH: the reported average price against the executions' own prices."""
+    avg = rec.avg_price
+    if avg is None or not rec.exec_value_known:
+        return
+    if product_consistent(rec.exec_value, avg, rec.exec_sum, st.config.notional_tolerance):
+        return
+    vwap = rec.exec_value / rec.exec_sum
+    st.alert(
+        AlertCode.NOTIONAL_MISMATCH,
+        venue=rec.venue,
+        account=rec.account,
+        t=due,
+        order=rec,
+        message=f"{name}: the reported average price {fmt(avg)} is not the executions' "
+        f"average price {fmt(vwap.quantize(Decimal('1e-10')))}.",
+        evidence={
+            "avg_price": fmt(avg),
+            "executions_avg_price": fmt(vwap),
+            "executions_notional": fmt(rec.exec_value),
+            "executions_sum": fmt(rec.exec_sum),
+        },
+        facts=("average_price", fmt(avg), fmt(rec.exec_value), fmt(rec.exec_sum)),
+    )
 
 
 def _mismatch(
