@@ -453,9 +453,13 @@ def _schedule_fill_checks(st: State, rec: OrderRecord, t: float) -> None:
 
 
 def _schedule_deadline(st: State, rec: OrderRecord, u: OrderUpdate, t: float) -> None:
-    # A lifetime counts from the first report that states one (a conditional order's
-    # IOC only starts once the order is live).
-    if u.max_lifetime is not None and rec.deadline_lifetime is None:
+    # A lifetime counts from the first report that states one while the order is live:
+    # a conditional order's time in force starts when it triggers, not when it is placed.
+    if (
+        u.max_lifetime is not None
+        and rec.deadline_lifetime is None
+        and rec.status is not Status.UNTRIGGERED
+    ):
         rec.deadline_lifetime = t + u.max_lifetime
     if u.venue_time is not None:
         # Delays only add to (receive - venue) time, so the smallest is the best estimate
