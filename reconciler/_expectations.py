@@ -37,15 +37,23 @@ def register(st: State, exp: Expectation, t: float) -> None:
 
 def on_order_reported(st: State, rec: OrderRecord, t: float) -> None:
     """The venue reported an order for the first time."""
-    if rec.client_order_id:
-        key = (rec.venue, rec.account, rec.client_order_id)
-        st.clients[key] = rec.order_id
-        pending = st.expectations.pop(key, None)
-        if pending is not None:
-            _match(st, pending, rec, t)
-            return
+    if on_client_id(st, rec, t):
+        return
     if st.config.is_strict(rec.venue, rec.account) and rec.parent_id is None:
         st.schedule(t + st.config.settle_window, Check.UNKNOWN_ORDER, rec.venue, rec.order_id)
+
+
+def on_client_id(st: State, rec: OrderRecord, t: float) -> bool:
+    """Index the order's client id (first known now); True if it matched an expectation."""
+    if not rec.client_order_id:
+        return False
+    key = (rec.venue, rec.account, rec.client_order_id)
+    st.clients[key] = rec.order_id
+    pending = st.expectations.pop(key, None)
+    if pending is None:
+        return False
+    _match(st, pending, rec, t)
+    return True
 
 
 def _match(st: State, pending: PendingExpectation, rec: OrderRecord, t: float) -> None:
@@ -108,7 +116,7 @@ def check_unacknowledged(
             "price": fmt(exp.price),
             "waited_seconds": f"{due - pending.t:.3f}",
         },
-        facts=("unacknowledged", account, client_order_id, pending.t),
+        facts=("unacknowledged", account, client_order_id),
     )
     # Keep it a while: a late report still gets matched (and compared).
     st.schedule(due + st.config.retention, Check.RETIRE_EXPECTATION, *key)

@@ -103,6 +103,7 @@ class OrderRecord:
         "first_seen",
         "flags",
         "gap_alerted",
+        "gap_ranges",
         "history",
         "is_parent",
         "key",
@@ -170,6 +171,9 @@ class OrderRecord:
         # and an execution total that the reported cumulative must reach by ``due``.
         self.cum_reqs: deque[tuple[float, Decimal]] = deque()
         self.exec_reqs: deque[tuple[float, Decimal]] = deque()
+        #: What was already reported, so a persisting loss is not re-reported with every
+        #: later fill: FILL_GAP ranges, and the execution shortfall/excess amounts.
+        self.gap_ranges: list[tuple[Decimal, Decimal]] = []
         self.gap_alerted: dict[str, Decimal] = {}
         self.seen: set[int] = set()
         self.flags: set[str] = set()

@@ -123,9 +123,12 @@ def apply_order_update(
     old_status = rec.status
     status = _judge_transition(st, rec, u, t, name, new_fill=new_fill)
     first_report = not rec.reported
+    had_client_id = rec.client_order_id
     _apply(rec, u, account, t, status)
     if first_report:
-        _on_first_report(st, rec, t)
+        _expectations.on_order_reported(st, rec, t)
+    elif not had_client_id and rec.client_order_id:
+        _expectations.on_client_id(st, rec, t)
 
     _check_message(st, rec, u, t, name)
     if u.status is Status.REJECTED and old_status is not Status.REJECTED:
@@ -327,10 +330,6 @@ def _apply(rec: OrderRecord, u: OrderUpdate, account: str, t: float, status: Sta
             note=u.reason or "",
         )
     )
-
-
-def _on_first_report(st: State, rec: OrderRecord, t: float) -> None:
-    _expectations.on_order_reported(st, rec, t)
 
 
 def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: str) -> None:

@@ -114,6 +114,9 @@ def admit(
     """Whether a sequenced message is new (apply it) or a replay/conflict (do not)."""
     s = streams.get((venue, account))
     if s is None or (ev.day and ev.day > s.day):
+        if s is not None and s.missing:
+            # The day is over: no replay can bring its lost messages back any more.
+            _report(st, venue, account, s, [(lo, hi) for lo, hi, _ in s.missing], t)
         s = StreamState(ev.day)  # first message, or a new trading day: numbering restarts
         streams[(venue, account)] = s
     elif ev.day and ev.day < s.day:
@@ -171,13 +174,19 @@ def check_gap(
     if not ripe:
         return
     s.missing = [m for m in s.missing if m[2] > cutoff]
+    _report(st, venue, account, s, ripe, due)
+
+
+def _report(
+    st: State, venue: str, account: str, s: StreamState, ripe: list[tuple[int, int]], t: float
+) -> None:
     ranges = ", ".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ripe)
     count = sum(hi - lo + 1 for lo, hi in ripe)
     st.alert(
         AlertCode.SEQUENCE_GAP,
         venue=venue,
         account=account,
-        t=due,
+        t=t,
         message=f"{label(venue)} stream for {account} skipped {count} sequence "
         f"number{'s' if count != 1 else ''} ({ranges}); those messages were lost.",
         evidence={"missing": ranges, "missing_count": str(count), "day": s.day},

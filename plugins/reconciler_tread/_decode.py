@@ -103,6 +103,9 @@ def _parent(order: WireOrder, reason: str | None, children: list[WireSingle] | N
         order_id=_order_id(order, "order"),
         status=status,
         raw_status=raw_status,
+        # Not in the seed's parent example, but a multi-order placed with one can then be
+        # matched to the execution system's expectation like a single order.
+        client_order_id=_text(order.custom_order_id),
         account=_account(order),
         symbol=_text(order.pairs),
         notional=parse_quantity(order.executed_notional, "order.executed_notional"),
