@@ -201,6 +201,7 @@ class Reconciler:
         """Counters: frames, events by kind, duplicates dropped, alerts by code, ..."""
         counters = dict(self._st.counters)
         counters["orders.tracked"] = len(self._st.orders)
+        counters["fills.tracked"] = len(self._st.fills)
         counters["timers.pending"] = len(self._st.timers)
         return counters
 

@@ -212,9 +212,9 @@ def test_execution_ids_retire_with_their_order(venue: str) -> None:
     """The fill-id index does not outlive the orders it belongs to."""
     run = retaining()
     LIFECYCLES[venue](run)
-    assert len(run.rec._st.fills) == 1  # the only way to see the index's size
+    assert run.rec.stats()["fills.tracked"] == 1
     run.wait(RETENTION + 1)
-    assert len(run.rec._st.fills) == 0
+    assert run.rec.stats()["fills.tracked"] == 0
 
 
 @pytest.mark.parametrize("venue", list(LIFECYCLES))
@@ -281,7 +281,7 @@ def test_executions_of_an_order_never_reported_retire_too() -> None:
     assert [a.code for a in run.alerts] == [AlertCode.EXECUTION_ORDER_MISMATCH]
     assert run.rec.order("bybit", "GHOST") is None
     assert run.rec.stats()["orders.retired"] == 1
-    assert len(run.rec._st.fills) == 0
+    assert run.rec.stats()["fills.tracked"] == 0
 
 
 def test_children_retire_with_their_multi_order() -> None:
