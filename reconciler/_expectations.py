@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from reconciler._labels import label
 from reconciler._model import OrderRecord
-from reconciler._numbers import fmt
+from reconciler._numbers import fmt, txt
 from reconciler._state import PendingExpectation, State
 from reconciler._timers import Check
 from reconciler.alerts import AlertCode
@@ -140,9 +140,9 @@ def check_unknown_order(st: State, rec: OrderRecord, due: float) -> None:
         message=f"{label(rec.venue)} reports order {rec.order_id} "
         f"(client id {rec.client_order_id or 'none'}) that no one registered as sent.",
         evidence={
-            "client_order_id": str(rec.client_order_id),
-            "symbol": str(rec.symbol),
-            "side": str(rec.side),
+            "client_order_id": txt(rec.client_order_id),
+            "symbol": txt(rec.symbol),
+            "side": txt(rec.side),
             "quantity": fmt(rec.quantity),
         },
         facts=("unknown",),

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from reconciler._labels import label
 from reconciler._model import HistoryEntry, OrderRecord
-from reconciler._numbers import ZERO, fmt, product_consistent
+from reconciler._numbers import ZERO, fmt, product_consistent, txt
 from reconciler._state import State
 from reconciler._timers import Check
 from reconciler.alerts import AlertCode
@@ -108,13 +108,13 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
             message=f"{name} was already {rec.status} with {fmt(rec.filled)} filled, "
             f"but execution {f.fill_id} brings executions to {fmt(rec.exec_sum)}.",
             evidence={
-                "terminal_status": str(rec.status),
-                "terminal_raw": str(rec.raw_status),
+                "terminal_status": txt(rec.status),
+                "terminal_raw": txt(rec.raw_status),
                 "reported_filled": fmt(rec.filled),
                 "executions_sum": fmt(rec.exec_sum),
                 "fill_id": f.fill_id,
             },
-            facts=("executions", fmt(rec.filled), fmt(rec.exec_sum)),
+            facts=("after_terminal", txt(rec.filled)),
         )
     due = t + st.config.settle_window
     rec.exec_reqs.append((due, rec.exec_sum))
@@ -233,7 +233,7 @@ def _mismatch(
             "executions_sum": fmt(rec.exec_sum),
             "difference": fmt(amount),
             "direction": direction,
-            "executions": str(len(rec.fill_ids)),
+            "executions": txt(len(rec.fill_ids)),
         },
         facts=(direction, fmt(filled), fmt(rec.exec_sum)),
     )

@@ -55,3 +55,10 @@ def fmt(value: Decimal | None) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
+
+
+def txt(value: object) -> str:
+    """Any evidence value as text: ``null`` for unknown, Decimals without exponent."""
+    if value is None:
+        return "null"
+    return fmt(value) if isinstance(value, Decimal) else str(value)

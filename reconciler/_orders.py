@@ -14,7 +14,7 @@ from decimal import Decimal
 from reconciler import _expectations, _fills, _parents
 from reconciler._labels import label
 from reconciler._model import Coverage, HistoryEntry, OrderRecord
-from reconciler._numbers import HUNDRED, fmt, product_consistent
+from reconciler._numbers import HUNDRED, fmt, product_consistent, txt
 from reconciler._state import State
 from reconciler._timers import Check
 from reconciler.alerts import AlertCode
@@ -86,8 +86,8 @@ def apply_order_update(
             f"{name}: an update older than the state already applied arrived late; "
             "it was recorded, not applied.",
             {
-                "update_key": str(u.key),
-                "applied_key": str(rec.key),
+                "update_key": txt(u.key),
+                "applied_key": txt(rec.key),
                 "update_filled": fmt(u.filled),
                 "applied_filled": fmt(rec.filled),
             },
@@ -110,8 +110,8 @@ def apply_order_update(
             {
                 "previous_filled": fmt(prev_filled),
                 "new_filled": fmt(u.filled),
-                "previous_key": str(rec.key),
-                "update_key": str(u.key),
+                "previous_key": txt(rec.key),
+                "update_key": txt(u.key),
                 "status": u.raw_status,
             },
             prev_filled,
@@ -185,8 +185,8 @@ def _check_immutable(
         return
     evidence: dict[str, str] = {}
     for f, old, new in changed:
-        evidence[f"{f}_before"] = _text(old)
-        evidence[f"{f}_now"] = _text(new)
+        evidence[f"{f}_before"] = txt(old)
+        evidence[f"{f}_now"] = txt(new)
     fields = ", ".join(f for f, _, _ in changed)
     _raise(
         st,
@@ -195,12 +195,8 @@ def _check_immutable(
         t,
         f"{name} was reported with a different {fields} than before.",
         evidence,
-        *(x for c in changed for x in (c[0], _text(c[2]))),
+        *(x for c in changed for x in (c[0], txt(c[2]))),
     )
-
-
-def _text(value: object) -> str:
-    return fmt(value) if isinstance(value, Decimal) else str(value)
 
 
 def _judge_transition(
@@ -238,9 +234,9 @@ def _judge_transition(
             f"{name} moved from {old} ({rec.raw_status}) to {new} ({u.raw_status}), "
             "which the order lifecycle does not allow.",
             {
-                "from_status": str(old),
-                "from_raw": str(rec.raw_status),
-                "to_status": str(new),
+                "from_status": txt(old),
+                "from_raw": txt(rec.raw_status),
+                "to_status": txt(new),
                 "to_raw": u.raw_status,
                 "filled": fmt(u.filled),
             },
@@ -261,8 +257,8 @@ def _fill_after_terminal(st: State, rec: OrderRecord, u: OrderUpdate, t: float, 
         f"{name} was already {rec.status} but reports more fills: cumulative filled "
         f"{fmt(rec.filled)} -> {fmt(u.filled)}.",
         {
-            "terminal_status": str(rec.status),
-            "terminal_raw": str(rec.raw_status),
+            "terminal_status": txt(rec.status),
+            "terminal_raw": txt(rec.raw_status),
             "previous_filled": fmt(rec.filled),
             "new_filled": fmt(u.filled),
             "new_raw_status": u.raw_status,
@@ -404,13 +400,13 @@ def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: 
 
     problem = None
     if u.status is Status.FILLED and filled is not None and qty is not None and filled < qty:
-        problem = f"is {u.raw_status} with {fmt(qty - filled)} of {fmt(qty)} still unfilled"
+        problem = f"is {u.status} ({u.raw_status}) with {fmt(qty - filled)} of {fmt(qty)} unfilled"
     elif u.status is Status.FILLED and u.remaining is not None and u.remaining > 0:
-        problem = f"is {u.raw_status} with {fmt(u.remaining)} remaining"
+        problem = f"is {u.status} ({u.raw_status}) with {fmt(u.remaining)} remaining"
     elif u.status is Status.REJECTED and filled is not None and filled > 0:
-        problem = f"is {u.raw_status} but has {fmt(filled)} filled"
+        problem = f"is {u.status} ({u.raw_status}) but has {fmt(filled)} filled"
     elif u.status is Status.PARTIALLY_FILLED and filled is not None and filled == 0:
-        problem = f"is {u.raw_status} with nothing filled"
+        problem = f"is {u.status} ({u.raw_status}) with nothing filled"
     if problem is not None:
         _raise(
             st,
@@ -419,7 +415,7 @@ def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: 
             t,
             f"{name} {problem}.",
             {
-                "status": str(u.status),
+                "status": txt(u.status),
                 "raw_status": u.raw_status,
                 "filled": fmt(filled),
                 "quantity": fmt(qty),
@@ -496,8 +492,8 @@ def check_stale(st: State, rec: OrderRecord, due: float) -> None:
         f"{label(rec.venue)} order {rec.order_id} is still {status} "
         f"{due - deadline:.1f} s after it was expected to end.",
         {
-            "status": str(status),
-            "raw_status": str(rec.raw_status),
+            "status": txt(status),
+            "raw_status": txt(rec.raw_status),
             "expected_end": f"{deadline:.3f}",
             "seconds_overdue": f"{due - deadline:.3f}",
             "filled": fmt(rec.filled),

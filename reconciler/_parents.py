@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from reconciler._labels import label
 from reconciler._model import OrderRecord
-from reconciler._numbers import ZERO, fmt, half_ulp, sum_consistent
+from reconciler._numbers import ZERO, fmt, half_ulp, sum_consistent, txt
 from reconciler._state import State
 from reconciler._timers import Check
 from reconciler.alerts import AlertCode
@@ -236,10 +236,10 @@ def check_parent(st: State, rec: OrderRecord, due: float) -> None:
                 account=rec.account,
                 t=due,
                 order=rec,
-                message=f"{_name(rec)} is {status} but child "
+                message=f"{_name(rec)} is {rec.raw_status} ({status}) but child "
                 f"{', '.join(k.order_id for k in open_kids)} is still working.",
                 evidence={
-                    "parent_status": str(rec.raw_status),
+                    "parent_status": txt(rec.raw_status),
                     "open_children": ",".join(f"{k.order_id}:{k.raw_status}" for k in open_kids),
                 },
                 facts=("terminal_with_active", tuple(k.order_id for k in open_kids)),
@@ -255,9 +255,10 @@ def check_parent(st: State, rec: OrderRecord, due: float) -> None:
                 account=rec.account,
                 t=due,
                 order=rec,
-                message=f"{_name(rec)} is still {status} although every child has ended.",
+                message=f"{_name(rec)} is still {rec.raw_status} ({status}) although every "
+                "child has ended.",
                 evidence={
-                    "parent_status": str(rec.raw_status),
+                    "parent_status": txt(rec.raw_status),
                     "children": ",".join(f"{k.order_id}:{k.raw_status}" for k in kids),
                 },
                 facts=("stuck",),

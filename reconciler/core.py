@@ -15,6 +15,7 @@ from functools import partial
 import msgspec
 
 from reconciler import _expectations, _fills, _orders, _parents, _streams
+from reconciler._labels import label
 from reconciler._model import HistoryEntry, OrderRecord
 from reconciler._numbers import EXACT
 from reconciler._state import State
@@ -342,7 +343,7 @@ class Reconciler:
                     venue=venue,
                     account=account,
                     t=t,
-                    message=f"A {venue} message could not be understood and was skipped: "
+                    message=f"A {label(venue)} message could not be understood and was skipped: "
                     f"{ev.reason}",
                     evidence={"reason": ev.reason, "excerpt": ev.excerpt},
                     facts=("malformed", account, ev.reason, content_digest(frame), ev.excerpt),
