@@ -48,7 +48,7 @@ def table(alerts: Sequence[Alert]) -> str:
             "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5]
         )
         evidence = ", ".join(f"{k}={v}" for k, v in alert.evidence.items())
-        lines.append(" " * (sum(widths) + 10) + f"evidence: {evidence}")
+        lines.append(f"    evidence: {evidence}")
     return "\n".join(lines) + "\n"
 
 
