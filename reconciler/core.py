@@ -43,6 +43,16 @@ from reconciler.plugin import VenuePlugin, VenueProtocol, content_digest, excerp
 
 __all__ = ["OrderState", "Reconciler", "UnknownVenueError"]
 
+#: The settle-window and deadline checks that re-examine one order when they come due.
+_ORDER_CHECKS: dict[Check, Callable[[State, OrderRecord, float], None]] = {
+    Check.EXECUTIONS: _fills.check_executions,
+    Check.FILL_GAP: _fills.check_fill_gap,
+    Check.PARENT: _parents.check_parent,
+    Check.ORPHAN: _parents.check_orphan,
+    Check.STALE: _orders.check_stale,
+    Check.UNKNOWN_ORDER: _expectations.check_unknown_order,
+}
+
 
 class UnknownVenueError(KeyError):
     """A frame or expectation names a venue no plugin provides."""
@@ -244,20 +254,10 @@ class Reconciler:
         rec = st.orders.get((subject[0], subject[1]))
         if rec is None:
             return
-        if check is Check.EXECUTIONS:
-            _fills.check_executions(st, rec, due)
-        elif check is Check.FILL_GAP:
-            _fills.check_fill_gap(st, rec, due)
-        elif check is Check.PARENT:
-            _parents.check_parent(st, rec, due)
-        elif check is Check.ORPHAN:
-            _parents.check_orphan(st, rec, due)
-        elif check is Check.STALE:
-            _orders.check_stale(st, rec, due)
-        elif check is Check.UNKNOWN_ORDER:
-            _expectations.check_unknown_order(st, rec, due)
-        elif check is Check.RETIRE:
+        if check is Check.RETIRE:
             self._retire(rec, due)
+        else:
+            _ORDER_CHECKS[check](st, rec, due)
 
     def _retire(self, rec: OrderRecord, due: float) -> None:
         st = self._st
