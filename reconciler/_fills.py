@@ -75,23 +75,8 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
         HistoryEntry(t=t, kind="fill", fill_id=f.fill_id, filled=rec.exec_sum, quantity=f.quantity)
     )
 
-    qty = rec.quantity if rec.quantity is not None else f.order_quantity
-    if qty is not None and rec.exec_sum > qty:
-        st.alert(
-            AlertCode.OVERFILL,
-            venue=venue,
-            account=rec.account,
-            t=t,
-            order=rec,
-            message=f"{name}: executions sum to {fmt(rec.exec_sum)} on an order of {fmt(qty)}.",
-            evidence={
-                "executions_sum": fmt(rec.exec_sum),
-                "quantity": fmt(qty),
-                "source": "executions",
-                "last_fill_id": f.fill_id,
-            },
-            facts=("executions", fmt(rec.exec_sum), fmt(qty)),
-        )
+    if f.order_quantity is not None:
+        rec.exec_order_quantity = f.order_quantity
     if (
         rec.reported
         and rec.status is not None
@@ -142,6 +127,8 @@ def check_executions(st: State, rec: OrderRecord, due: float) -> None:
     name = f"{label(rec.venue)} order {rec.order_id}"
     cum_level = _due_level(rec.cum_reqs, due)
     exec_level = _due_level(rec.exec_reqs, due)
+    if exec_level is not None:
+        _check_overfill(st, rec, due, name, exec_level)
     if not rec.reported:
         if rec.exec_sum > 0:
             st.alert(
@@ -162,11 +149,77 @@ def check_executions(st: State, rec: OrderRecord, due: float) -> None:
         return
     filled = rec.filled if rec.filled is not None else ZERO
     if cum_level is not None and rec.exec_sum < cum_level:
-        _mismatch(st, rec, due, name, "missing", cum_level - rec.exec_sum, filled)
+        _mismatch(st, rec, due, name, "missing", cum_level, rec.exec_sum)
     if exec_level is not None and filled < exec_level:
-        _mismatch(st, rec, due, name, "excess", exec_level - filled, filled)
+        _mismatch(st, rec, due, name, "excess", filled, exec_level)
     if filled > 0 and rec.exec_sum == filled:
         _check_average_price(st, rec, due, name)
+
+
+def _check_overfill(st: State, rec: OrderRecord, due: float, name: str, execs: Decimal) -> None:
+    """OVERFILL by executions, judged once a modify still in flight has had time to land."""
+    qty = rec.quantity if rec.quantity is not None else rec.exec_order_quantity
+    if qty is None or execs <= qty:
+        return
+    st.alert(
+        AlertCode.OVERFILL,
+        venue=rec.venue,
+        account=rec.account,
+        t=due,
+        order=rec,
+        message=f"{name}: executions sum to {fmt(execs)} on an order of {fmt(qty)}.",
+        evidence={
+            "executions_sum": fmt(execs),
+            "quantity": fmt(qty),
+            "source": "executions",
+            "executions": str(len(rec.fill_ids)),
+        },
+        facts=("executions", fmt(execs), fmt(qty)),
+    )
+
+
+def _mismatch(
+    st: State,
+    rec: OrderRecord,
+    due: float,
+    name: str,
+    direction: str,
+    reported: Decimal,
+    execs: Decimal,
+) -> None:
+    """One side of EXECUTION_ORDER_MISMATCH: ``reported`` cumulative vs ``execs`` summed."""
+    amount = abs(reported - execs)
+    # A lost execution stays lost while later fills arrive and must not be re-reported
+    # with each one: alert once per new high of the discrepancy. Sums cannot say which
+    # fill an execution belongs to (one arriving after a loss may be the lost one, late,
+    # or the next one, early), so a second loss of no greater size after the first was
+    # explained late is not reported again: a documented limitation.
+    if amount <= rec.gap_alerted.get(direction, ZERO):
+        return
+    rec.gap_alerted[direction] = amount
+    if direction == "missing":
+        what = (
+            f"the venue reports {fmt(reported)} filled but executions sum to "
+            f"{fmt(execs)} ({fmt(amount)} without an execution)"
+        )
+    else:
+        what = f"executions sum to {fmt(execs)} but the venue reports only {fmt(reported)} filled"
+    st.alert(
+        AlertCode.EXECUTION_ORDER_MISMATCH,
+        venue=rec.venue,
+        account=rec.account,
+        t=due,
+        order=rec,
+        message=f"{name}: {what}.",
+        evidence={
+            "reported_filled": fmt(reported),
+            "executions_sum": fmt(execs),
+            "difference": fmt(amount),
+            "direction": direction,
+            "executions": str(len(rec.fill_ids)),
+        },
+        facts=(direction, fmt(reported), fmt(execs)),
+    )
 
 
 def _check_average_price(st: State, rec: OrderRecord, due: float, name: str) -> None:
@@ -192,50 +245,6 @@ def _check_average_price(st: State, rec: OrderRecord, due: float, name: str) -> 
             "executions_sum": fmt(rec.exec_sum),
         },
         facts=("average_price", fmt(avg), fmt(rec.exec_value), fmt(rec.exec_sum)),
-    )
-
-
-def _mismatch(
-    st: State,
-    rec: OrderRecord,
-    due: float,
-    name: str,
-    direction: str,
-    amount: Decimal,
-    filled: Decimal,
-) -> None:
-    # A lost execution stays lost while later fills arrive and must not be re-reported
-    # with each one: alert once per new high of the discrepancy. Sums cannot say which
-    # fill an execution belongs to (one arriving after a loss may be the lost one, late,
-    # or the next one, early), so a second loss of no greater size after the first was
-    # explained late is not reported again: a documented limitation.
-    if amount <= rec.gap_alerted.get(direction, ZERO):
-        return
-    rec.gap_alerted[direction] = amount
-    if direction == "missing":
-        what = (
-            f"the venue reports {fmt(filled)} filled but executions sum to "
-            f"{fmt(rec.exec_sum)} ({fmt(amount)} without an execution)"
-        )
-    else:
-        what = (
-            f"executions sum to {fmt(rec.exec_sum)} but the venue reports only {fmt(filled)} filled"
-        )
-    st.alert(
-        AlertCode.EXECUTION_ORDER_MISMATCH,
-        venue=rec.venue,
-        account=rec.account,
-        t=due,
-        order=rec,
-        message=f"{name}: {what}.",
-        evidence={
-            "reported_filled": fmt(filled),
-            "executions_sum": fmt(rec.exec_sum),
-            "difference": fmt(amount),
-            "direction": direction,
-            "executions": txt(len(rec.fill_ids)),
-        },
-        facts=(direction, fmt(filled), fmt(rec.exec_sum)),
     )
 
 

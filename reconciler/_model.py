@@ -82,6 +82,7 @@ class OrderRecord:
     __slots__ = (
         "account",
         "alert_ids",
+        "amend_key",
         "avg_price",
         "carried_child_ids",
         "child_ids",
@@ -91,6 +92,7 @@ class OrderRecord:
         "cum_reqs",
         "deadline_ends",
         "deadline_lifetime",
+        "exec_order_quantity",
         "exec_reqs",
         "exec_sum",
         "exec_value",
@@ -152,6 +154,9 @@ class OrderRecord:
         self.pct_filled: Decimal | None = None
         self.limit_price: Decimal | None = None
         self.key: int | None = None
+        #: Ordering key of the newest status-less amendment applied (BTSE 123): older
+        #: reports may still set the status, but no longer the quantity.
+        self.amend_key: int | None = None
         self.is_parent = False
         self.child_ids: tuple[str, ...] | None = None
         self.carried_child_ids: tuple[str, ...] | None = None
@@ -166,6 +171,8 @@ class OrderRecord:
         self.exec_sum = ZERO
         self.exec_value = ZERO
         self.exec_value_known = True
+        #: The order quantity as the executions state it (Bybit ``order_qty``).
+        self.exec_order_quantity: Decimal | None = None
         self.fill_ids: list[str] = []
         # (due, level) pairs: a reported cumulative that executions must reach by ``due``,
         # and an execution total that the reported cumulative must reach by ``due``.

@@ -71,9 +71,10 @@ def apply_order_update(
     rec.seen.add(digest)
     name = f"{label(venue)} order {u.order_id}"
 
-    if rec.reported:
-        _check_immutable(st, rec, account, u, t, name)
     _note_fill_coverage(rec, u)
+    if u.amended and u.status is Status.UNKNOWN:
+        _apply_amendment(st, rec, u, account, t, name, frame_orders)
+        return
 
     if u.key is not None and rec.key is not None and u.key < rec.key:
         st.counters["out_of_order"] += 1
@@ -97,6 +98,9 @@ def apply_order_update(
         _schedule_fill_checks(st, rec, t)
         return
 
+    if rec.reported:
+        # Judged only on reports that will be applied: a late, older report is not news.
+        _check_immutable(st, rec, account, u, t, name)
     prev_filled = rec.filled
     if u.filled is not None and prev_filled is not None and u.filled < prev_filled:
         _not_applied(rec, u, t, "fill regression")
@@ -149,6 +153,37 @@ def apply_order_update(
     _parents.after_order_update(st, rec, u, t, frame_orders)
 
 
+def _apply_amendment(
+    st: State,
+    rec: OrderRecord,
+    u: OrderUpdate,
+    account: str,
+    t: float,
+    name: str,
+    frame_orders: dict[str, OrderUpdate],
+) -> None:
+    """A status-less amendment report (BTSE 123): it changes the quantity, nothing else.
+
+    It neither sets the status nor advances the status ordering key, so a status report
+    it overtook is still applied when it arrives; but older reports no longer set the
+    quantity.
+    """
+    if u.key is not None and rec.amend_key is not None and u.key < rec.amend_key:
+        _not_applied(rec, u, t, "older than the applied amendment")
+        return
+    if rec.reported:
+        _check_immutable(st, rec, account, u, t, name)
+    first_report = not rec.reported
+    _apply(rec, u, account, t, rec.status, quantities=False)
+    if u.quantity is not None:
+        rec.quantity = u.quantity
+    if u.key is not None:
+        rec.amend_key = u.key
+    if first_report:
+        _expectations.on_order_reported(st, rec, t)
+    _parents.after_order_update(st, rec, u, t, frame_orders)
+
+
 def _not_applied(rec: OrderRecord, u: OrderUpdate, t: float, note: str) -> None:
     rec.history.append(
         HistoryEntry(
@@ -175,9 +210,6 @@ def _check_immutable(
         ("parent", rec.parent_id, u.parent_id),
         ("original_quantity", rec.original_quantity, u.original_quantity),
     ]
-    if u.original_quantity is None and not u.amended:
-        # Venues without a separate original quantity may only change it in an amendment.
-        pairs.append(("quantity", rec.quantity, u.quantity))
     changed = [
         (f, old, new) for f, old, new in pairs if old is not None and new is not None and old != new
     ]
@@ -269,7 +301,15 @@ def _fill_after_terminal(st: State, rec: OrderRecord, u: OrderUpdate, t: float, 
     )
 
 
-def _apply(rec: OrderRecord, u: OrderUpdate, account: str, t: float, status: Status | None) -> None:
+def _apply(
+    rec: OrderRecord,
+    u: OrderUpdate,
+    account: str,
+    t: float,
+    status: Status | None,
+    *,
+    quantities: bool = True,
+) -> None:
     if not rec.reported:
         rec.reported = True
         rec.account = account
@@ -288,11 +328,24 @@ def _apply(rec: OrderRecord, u: OrderUpdate, account: str, t: float, status: Sta
         if rec.client_order_id is None:
             rec.client_order_id = u.client_order_id
         rec.is_parent = rec.is_parent or u.is_parent
+    if not quantities:  # a status-less amendment: identity only, the caller does the rest
+        rec.last_t = t
+        rec.history.append(
+            HistoryEntry(
+                t=t,
+                kind="update",
+                status=rec.status,
+                raw_status=u.raw_status,
+                quantity=u.quantity,
+                note="amendment",
+            )
+        )
+        return
     if status is not None:
         rec.status = status
     rec.raw_status = u.raw_status
     if u.quantity is not None and (
-        rec.quantity is None or u.amended or u.original_quantity is not None
+        rec.amend_key is None or u.key is None or u.key >= rec.amend_key
     ):
         rec.quantity = u.quantity
     for field in (

@@ -80,12 +80,14 @@ class _Digests:
 class StreamState:
     """One sequenced stream of one venue account."""
 
-    __slots__ = ("day", "digests", "last", "missing")
+    __slots__ = ("day", "digests", "last", "low", "missing")
 
     def __init__(self, day: str) -> None:
         self.day = day
         self.digests = _Digests()
         self.last: int | None = None
+        #: The lowest number seen: a lower one opens a gap for the numbers between.
+        self.low: int | None = None
         #: Missing ranges [low, high] with the time the gap was noticed.
         self.missing: list[tuple[int, int, float]] = []
 
@@ -149,8 +151,13 @@ def admit(
     s.digests.put(ev.sequence, ev.kind, ev.digest)
     if number_seen:
         return True  # another kind of message already accounted for this number
-    if s.last is None:
-        s.last = ev.sequence
+    if s.last is None or s.low is None:
+        s.last = s.low = ev.sequence
+    elif ev.sequence < s.low:
+        if ev.sequence < s.low - 1:
+            s.missing.append((ev.sequence + 1, s.low - 1, t))
+            st.schedule(t + st.config.settle_window, Check.SEQUENCE_GAP, venue, account)
+        s.low = ev.sequence
     elif ev.sequence > s.last + 1:
         s.missing.append((s.last + 1, ev.sequence - 1, t))
         st.schedule(t + st.config.settle_window, Check.SEQUENCE_GAP, venue, account)

@@ -322,11 +322,6 @@ class Reconciler:
         match ev:
             case OrderUpdate():
                 st.counters["events.order"] += 1
-                if ev.amended and ev.status is Status.UNKNOWN:
-                    # An amendment report carries no lifecycle status of its own.
-                    prior = st.orders.get((venue, ev.order_id))
-                    if prior is not None and prior.status is not None:
-                        ev = msgspec.structs.replace(ev, status=prior.status)
                 _orders.apply_order_update(st, venue, account, ev, t, frame_orders)
             case Fill():
                 st.counters["events.fill"] += 1
