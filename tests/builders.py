@@ -8,6 +8,7 @@ a plain, consistent order, and keyword arguments override any field.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -381,3 +382,46 @@ class Run:
     def serious(self) -> list[Alert]:
         """Warning and critical alerts (benign traffic must produce none)."""
         return [a for a in self.alerts if a.severity is not Severity.INFO]
+
+
+# -- one-line frames and assertions shared by the alert tests ------------------------
+
+_TREAD_T0 = datetime(2025, 7, 15, 1, 21, 45, 499214, tzinfo=UTC)
+
+
+def tread_at(seconds: float) -> str:
+    """A Tread.fi timestamp ``seconds`` after the builders' default ``updated_at``."""
+    return (_TREAD_T0 + timedelta(seconds=seconds)).isoformat()
+
+
+def cs_up(seq: int, order_id: str, **fields: Any) -> str:
+    """A sequenced Clear Street ``order-update``."""
+    return cs_frame("order-update", cs_order(order_id, **fields), seq=seq)
+
+
+def cs_tr(seq: int, trade_id: str, order_id: str, quantity: str) -> str:
+    """A sequenced Clear Street ``trade-notice``."""
+    return cs_frame("trade-notice", cs_trade(trade_id, order_id, quantity=quantity), seq=seq)
+
+
+def by_order(order_id: str, **fields: Any) -> str:
+    """A Bybit ``order`` frame with one element."""
+    return bybit_frame("order", bybit_order(order_id, **fields))
+
+
+def by_exec(exec_id: str, order_id: str, qty: int, **fields: Any) -> str:
+    """A Bybit ``execution`` frame with one element."""
+    return bybit_frame("execution", bybit_exec(exec_id, order_id, qty=qty, **fields))
+
+
+def one(run: Run, code: AlertCode) -> Alert:
+    """The single alert with ``code`` (fails if there are none or several)."""
+    found = run.of(code)
+    assert len(found) == 1, [(a.code, a.evidence) for a in run.alerts]
+    return found[0]
+
+
+def quiet(run: Run, seconds: float = 30) -> None:
+    """After ``seconds``, benign traffic has produced no warning or critical alert."""
+    run.wait(seconds)
+    assert run.serious() == [], [(a.code, a.evidence) for a in run.serious()]

@@ -24,23 +24,17 @@ from builders import (
     cs_frame,
     cs_order,
     cs_trade,
+    one,
     tread_frame,
     tread_order,
 )
 
-from reconciler import Alert, AlertCode, Severity
+from reconciler import AlertCode, Severity
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SETTLE = 5.0
 D100 = Decimal(100)
 EXEC_VENUES = ("bybit", "clearstreet")
-
-
-def only(run: Run, code: AlertCode) -> Alert:
-    """The single alert with ``code`` (fails if there are none or several)."""
-    found = run.of(code)
-    assert len(found) == 1, run.alerts
-    return found[0]
 
 
 def infos_only(run: Run) -> None:
@@ -68,7 +62,7 @@ def test_btse_lost_fill_update_raises_fill_gap() -> None:
     run.feed("btse", btse_fill("o1", total=700, filled=200, ts=4_000))
     proving_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.FILL_GAP)
+    alert = one(run, AlertCode.FILL_GAP)
     assert alert.severity is Severity.WARNING
     assert (alert.venue, alert.account, alert.order_id) == ("btse", "main", "o1")
     assert alert.t == proving_t + SETTLE
@@ -95,7 +89,7 @@ def test_btse_fill_gap_on_a_terminal_jump() -> None:
     btse_inserted(run)
     run.feed("btse", btse_fill("o1", total=900, filled=400, ts=5_000, status=4))
     run.wait(30)
-    alert = only(run, AlertCode.FILL_GAP)
+    alert = one(run, AlertCode.FILL_GAP)
     assert alert.order_id == "o1"
     assert alert.evidence["reported_filled"] == "900"
     assert alert.evidence["missing_quantity"] == "500"
@@ -111,7 +105,7 @@ def test_btse_fill_gap_is_not_repeated_by_later_complete_reports() -> None:
     run.feed("btse", btse_fill("o1", total=500, filled=200, ts=3_000))
     run.feed("btse", btse_fill("o1", total=900, filled=400, ts=4_000, status=4))
     run.wait(30)
-    alert = only(run, AlertCode.FILL_GAP)
+    alert = one(run, AlertCode.FILL_GAP)
     assert alert.evidence["missing_quantity"] == "200"
     assert alert.evidence["unreported_ranges"] == "0-200"
 
@@ -254,7 +248,7 @@ def test_lost_execution_raises_mismatch_missing(venue: Venue) -> None:
     proving_t = run.t
     run.feed(venue.name, venue.execution("E1", "X1", 40))
     run.wait(30)
-    alert = only(run, AlertCode.EXECUTION_ORDER_MISMATCH)
+    alert = one(run, AlertCode.EXECUTION_ORDER_MISMATCH)
     assert alert.severity is Severity.CRITICAL
     assert (alert.venue, alert.order_id) == (venue.name, "X1")
     assert alert.t == proving_t + SETTLE
@@ -271,7 +265,7 @@ def test_executions_beyond_reported_cumulative_raise_mismatch_excess(venue: Venu
     run.feed(venue.name, venue.order("X1", 40))
     run.feed(venue.name, venue.execution("E2", "X1", 40))
     run.wait(30)
-    alert = only(run, AlertCode.EXECUTION_ORDER_MISMATCH)
+    alert = one(run, AlertCode.EXECUTION_ORDER_MISMATCH)
     assert alert.order_id == "X1"
     assert alert.evidence["direction"] == "excess"
     assert alert.evidence["reported_filled"] == "40"
@@ -285,7 +279,7 @@ def test_executions_for_an_order_never_reported_raise_mismatch(venue: Venue) -> 
     run.feed(venue.name, venue.execution("E9", "GHOST", 25))
     proving_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.EXECUTION_ORDER_MISMATCH)
+    alert = one(run, AlertCode.EXECUTION_ORDER_MISMATCH)
     assert alert.severity is Severity.CRITICAL
     assert alert.order_id == "GHOST"
     assert alert.t == proving_t + SETTLE
@@ -305,7 +299,7 @@ def test_lost_execution_is_reported_once_while_later_fills_arrive(venue: Venue) 
     run.feed(venue.name, venue.execution("E3", "X1", 30))
     run.feed(venue.name, venue.order("X1", 100))
     run.wait(30)
-    alert = only(run, AlertCode.EXECUTION_ORDER_MISMATCH)
+    alert = one(run, AlertCode.EXECUTION_ORDER_MISMATCH)
     assert alert.evidence["direction"] == "missing"
     assert alert.evidence["difference"] == "30"
 
@@ -392,7 +386,7 @@ def test_execution_id_resent_with_other_quantity_is_a_conflict(venue: Venue) -> 
     run.feed(venue.name, venue.order("X1", 40))
     run.feed(venue.name, venue.execution("E1", "X1", 40))
     run.feed(venue.name, venue.execution("E1", "X1", 50))
-    alert = only(run, AlertCode.DUPLICATE_CONFLICT)
+    alert = one(run, AlertCode.DUPLICATE_CONFLICT)
     assert alert.severity is Severity.CRITICAL
     assert (alert.venue, alert.order_id) == (venue.name, "X1")
     assert alert.t == run.t
@@ -412,7 +406,7 @@ def test_execution_id_resent_with_other_price_is_a_conflict(venue: Venue) -> Non
     run.feed(venue.name, venue.order("X1", 40))
     run.feed(venue.name, venue.execution("E1", "X1", 40, price="171.25"))
     run.feed(venue.name, venue.execution("E1", "X1", 40, price="172.5"))
-    alert = only(run, AlertCode.DUPLICATE_CONFLICT)
+    alert = one(run, AlertCode.DUPLICATE_CONFLICT)
     assert alert.evidence["first_price"] == "171.25"
     assert alert.evidence["new_price"] == "172.5"
 
@@ -424,7 +418,7 @@ def test_execution_id_resent_for_another_order_is_a_conflict(venue: Venue) -> No
     run.feed(venue.name, venue.order("X2", 0))
     run.feed(venue.name, venue.execution("E1", "X1", 40))
     run.feed(venue.name, venue.execution("E1", "X2", 40))
-    alert = only(run, AlertCode.DUPLICATE_CONFLICT)
+    alert = one(run, AlertCode.DUPLICATE_CONFLICT)
     assert alert.evidence["first_order_id"] == "X1"
     assert alert.evidence["new_order_id"] == "X2"
 

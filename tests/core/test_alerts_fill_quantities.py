@@ -8,67 +8,25 @@ re-send, a legitimate partial fill, a cancel that reports nothing left.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from builders import (
     Run,
     btse_frame,
     btse_item,
-    bybit_exec,
-    bybit_frame,
-    bybit_order,
-    cs_frame,
-    cs_order,
-    cs_trade,
+    by_exec,
+    by_order,
+    cs_tr,
+    cs_up,
+    one,
+    quiet,
+    tread_at,
     tread_frame,
     tread_order,
 )
 
-from reconciler import Alert, AlertCode, Severity
-
-_TREAD_T0 = datetime(2025, 7, 15, 1, 21, 45, 499214, tzinfo=UTC)
-
-
-def at(seconds: float) -> str:
-    """A Tread.fi ``updated_at`` ``seconds`` after the builder's default."""
-    return (_TREAD_T0 + timedelta(seconds=seconds)).isoformat()
-
-
-def cs_up(seq: int, order_id: str, **fields: Any) -> str:
-    """A sequenced Clear Street ``order-update``."""
-    return cs_frame("order-update", cs_order(order_id, **fields), seq=seq)
-
-
-def cs_tr(seq: int, trade_id: str, order_id: str, quantity: str) -> str:
-    """A sequenced Clear Street ``trade-notice``."""
-    return cs_frame("trade-notice", cs_trade(trade_id, order_id, quantity=quantity), seq=seq)
-
-
-def by_order(order_id: str, **fields: Any) -> str:
-    """A Bybit ``order`` frame with one element."""
-    return bybit_frame("order", bybit_order(order_id, **fields))
-
-
-def by_exec(exec_id: str, order_id: str, qty: int, **fields: Any) -> str:
-    """A Bybit ``execution`` frame with one element."""
-    return bybit_frame("execution", bybit_exec(exec_id, order_id, qty=qty, **fields))
-
-
-def one(run: Run, code: AlertCode) -> Alert:
-    """The single alert with ``code`` (fails if there are none or several)."""
-    found = run.of(code)
-    assert len(found) == 1, [(a.code, a.evidence) for a in run.alerts]
-    return found[0]
-
-
-def quiet(run: Run) -> None:
-    """After the settle window, benign traffic has produced no warning or critical alert."""
-    run.wait(30)
-    assert run.serious() == [], [(a.code, a.evidence) for a in run.serious()]
-
+from reconciler import AlertCode, Severity
 
 # -- FILL_REGRESSION -----------------------------------------------------------------
 
@@ -76,8 +34,8 @@ def quiet(run: Run) -> None:
 def test_tread_fill_regression_on_newer_update() -> None:
     """Tread.fi: executed quantity going down in a newer update is FILL_REGRESSION."""
     run = Run()
-    run.feed("tread", tread_frame(tread_order("T1", executed="0.5", updated_at=at(10))))
-    run.feed("tread", tread_frame(tread_order("T1", executed="0.3", updated_at=at(20))))
+    run.feed("tread", tread_frame(tread_order("T1", executed="0.5", updated_at=tread_at(10))))
+    run.feed("tread", tread_frame(tread_order("T1", executed="0.3", updated_at=tread_at(20))))
     alert = one(run, AlertCode.FILL_REGRESSION)
     assert (alert.order_id, alert.severity, alert.venue) == ("T1", Severity.CRITICAL, "tread")
     assert alert.evidence["previous_filled"] == "0.5"
@@ -90,8 +48,8 @@ def test_tread_fill_regression_on_newer_update() -> None:
 def test_tread_fill_regression_on_equal_updated_at() -> None:
     """Tread.fi: equal ``updated_at`` is not older, so a lower fill under it regresses."""
     run = Run()
-    run.feed("tread", tread_frame(tread_order("T1", executed="0.5", updated_at=at(10))))
-    run.feed("tread", tread_frame(tread_order("T1", executed="0.3", updated_at=at(10))))
+    run.feed("tread", tread_frame(tread_order("T1", executed="0.5", updated_at=tread_at(10))))
+    run.feed("tread", tread_frame(tread_order("T1", executed="0.3", updated_at=tread_at(10))))
     alert = one(run, AlertCode.FILL_REGRESSION)
     assert alert.order_id == "T1"
     assert (alert.evidence["previous_filled"], alert.evidence["new_filled"]) == ("0.5", "0.3")
@@ -100,8 +58,8 @@ def test_tread_fill_regression_on_equal_updated_at() -> None:
 def test_tread_older_update_with_lower_fill_is_not_a_regression() -> None:
     """Tread.fi: a lower fill under an older ``updated_at`` is a reorder, not a regression."""
     run = Run()
-    run.feed("tread", tread_frame(tread_order("T1", executed="0.5", updated_at=at(20))))
-    run.feed("tread", tread_frame(tread_order("T1", executed="0.3", updated_at=at(10))))
+    run.feed("tread", tread_frame(tread_order("T1", executed="0.5", updated_at=tread_at(20))))
+    run.feed("tread", tread_frame(tread_order("T1", executed="0.3", updated_at=tread_at(10))))
     assert run.of(AlertCode.FILL_REGRESSION) == []
     assert [a.code for a in run.alerts] == [AlertCode.OUT_OF_ORDER]
     quiet(run)
@@ -148,8 +106,8 @@ def test_bybit_fill_regression_in_arrival_order() -> None:
 RESENDS = [
     pytest.param(
         "tread",
-        [tread_frame(tread_order("R1", updated_at=at(0)))],
-        tread_frame(tread_order("R1", executed="0.3", updated_at=at(1))),
+        [tread_frame(tread_order("R1", updated_at=tread_at(0)))],
+        tread_frame(tread_order("R1", executed="0.3", updated_at=tread_at(1))),
         id="tread",
     ),
     pytest.param(
@@ -579,9 +537,10 @@ def test_status_contradicts_quantities(
 def test_full_lifecycles_with_consistent_statuses_are_benign() -> None:
     """Partial fills under a partial status, then complete fills, raise nothing anywhere."""
     run = Run()
-    run.feed("tread", tread_frame(tread_order("T1", executed="0.4", updated_at=at(1))))
+    run.feed("tread", tread_frame(tread_order("T1", executed="0.4", updated_at=tread_at(1))))
     run.feed(
-        "tread", tread_frame(tread_order("T1", executed="1", status="COMPLETE", updated_at=at(2)))
+        "tread",
+        tread_frame(tread_order("T1", executed="1", status="COMPLETE", updated_at=tread_at(2))),
     )
     run.feed("btse", btse_frame(btse_item("B1", status=5, total=300, filled=300, ts=1000)))
     run.feed("btse", btse_frame(btse_item("B1", status=4, total=900, filled=600, ts=2000)))

@@ -15,74 +15,37 @@ from builders import (
     Run,
     btse_frame,
     btse_item,
-    bybit_exec,
+    by_exec,
+    by_order,
     bybit_frame,
-    bybit_order,
-    cs_frame,
-    cs_order,
-    cs_trade,
+    cs_up,
+    one,
+    quiet,
+    tread_at,
     tread_frame,
     tread_order,
     tread_parent,
 )
 
-from reconciler import Alert, AlertCode, Severity
+from reconciler import AlertCode, Severity
 
-_TREAD_T0 = datetime(2025, 7, 15, 1, 21, 45, 499214, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def at(seconds: float) -> str:
-    """A Tread.fi timestamp ``seconds`` after the builder's default ``updated_at``."""
-    return (_TREAD_T0 + timedelta(seconds=seconds)).isoformat()
-
-
 def micros(seconds: float) -> int:
-    """The ordering key (epoch µs) of ``at(seconds)``."""
-    return (_TREAD_T0 + timedelta(seconds=seconds) - _EPOCH) // timedelta(microseconds=1)
+    """The ordering key (epoch µs) of ``tread_at(seconds)``."""
+    moment = datetime.fromisoformat(tread_at(seconds))
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def tr(order_id: str, second: float, **fields: Any) -> str:
     """A Tread.fi single-order frame updated ``second`` seconds after the default."""
-    return tread_frame(tread_order(order_id, updated_at=at(second), **fields))
+    return tread_frame(tread_order(order_id, updated_at=tread_at(second), **fields))
 
 
 def bt(order_id: str, status: int, ts: int, **fields: Any) -> str:
     """A BTSE notification with one element."""
     return btse_frame(btse_item(order_id, status=status, ts=ts, **fields))
-
-
-def by_order(order_id: str, **fields: Any) -> str:
-    """A Bybit ``order`` frame with one element."""
-    return bybit_frame("order", bybit_order(order_id, **fields))
-
-
-def by_exec(exec_id: str, order_id: str, qty: int, **fields: Any) -> str:
-    """A Bybit ``execution`` frame with one element."""
-    return bybit_frame("execution", bybit_exec(exec_id, order_id, qty=qty, **fields))
-
-
-def cs_up(seq: int, order_id: str, **fields: Any) -> str:
-    """A sequenced Clear Street ``order-update``."""
-    return cs_frame("order-update", cs_order(order_id, **fields), seq=seq)
-
-
-def cs_tr(seq: int, trade_id: str, order_id: str, quantity: str) -> str:
-    """A sequenced Clear Street ``trade-notice``."""
-    return cs_frame("trade-notice", cs_trade(trade_id, order_id, quantity=quantity), seq=seq)
-
-
-def one(run: Run, code: AlertCode) -> Alert:
-    """The single alert with ``code`` (fails if there are none or several)."""
-    found = run.of(code)
-    assert len(found) == 1, [(a.code, a.evidence) for a in run.alerts]
-    return found[0]
-
-
-def quiet(run: Run, seconds: float = 30) -> None:
-    """After ``seconds``, benign traffic has produced no warning or critical alert."""
-    run.wait(seconds)
-    assert run.serious() == [], [(a.code, a.evidence) for a in run.serious()]
 
 
 # -- IMMUTABLE_FIELD_CHANGED ---------------------------------------------------------
@@ -262,11 +225,12 @@ def test_btse_amendment_changing_current_size_is_benign() -> None:
 
 def test_tread_child_re_reported_alone_under_the_same_parent_is_benign() -> None:
     """Tread.fi: a child carried by its parent, then reported alone, keeps its identity."""
-    child = tread_order("K1", parent="P1", executed="0.2", updated_at=at(1))
+    child = tread_order("K1", parent="P1", executed="0.2", updated_at=tread_at(1))
     run = Run()
     run.feed("tread", tread_parent("P1", [child]))
     run.feed(
-        "tread", tread_frame({**tread_order("K1", parent="P1", executed="0.5", updated_at=at(2))})
+        "tread",
+        tread_frame({**tread_order("K1", parent="P1", executed="0.5", updated_at=tread_at(2))}),
     )
     assert run.of(AlertCode.IMMUTABLE_FIELD_CHANGED) == []
     state = run.rec.order("tread", "K1")
@@ -377,7 +341,7 @@ def test_bybit_has_no_ordering_key() -> None:
 def test_tread_order_past_time_end_is_stale() -> None:
     """Tread.fi: still ACTIVE ``time_end`` + the settle window after it is STALE_ORDER."""
     run = Run()
-    run.feed("tread", tr("T1", 0, time_end=at(60), executed="0.4"))
+    run.feed("tread", tr("T1", 0, time_end=tread_at(60), executed="0.4"))
     t0 = run.t
     run.wait(64)
     assert run.of(AlertCode.STALE_ORDER) == []
@@ -393,9 +357,9 @@ def test_tread_order_past_time_end_is_stale() -> None:
 def test_tread_fills_under_unchanged_updated_at_do_not_push_the_deadline() -> None:
     """Tread.fi: a fill re-sent with the same ``updated_at`` later does not delay STALE_ORDER."""
     run = Run()
-    run.feed("tread", tr("T1", 0, time_end=at(60)))
+    run.feed("tread", tr("T1", 0, time_end=tread_at(60)))
     t0 = run.t
-    run.feed("tread", tr("T1", 0, time_end=at(60), executed="0.5"), dt=40)
+    run.feed("tread", tr("T1", 0, time_end=tread_at(60), executed="0.5"), dt=40)
     run.wait(30)
     alert = one(run, AlertCode.STALE_ORDER)
     assert alert.t == pytest.approx(t0 + 65)
@@ -404,16 +368,16 @@ def test_tread_fills_under_unchanged_updated_at_do_not_push_the_deadline() -> No
 def test_tread_order_ending_within_the_settle_window_is_not_stale() -> None:
     """Tread.fi: COMPLETE shortly after ``time_end`` (within the settle window) is in time."""
     run = Run()
-    run.feed("tread", tr("T1", 0, time_end=at(60)))
-    run.feed("tread", tr("T1", 62, time_end=at(60), executed="1", status="COMPLETE"), dt=62)
+    run.feed("tread", tr("T1", 0, time_end=tread_at(60)))
+    run.feed("tread", tr("T1", 62, time_end=tread_at(60), executed="1", status="COMPLETE"), dt=62)
     quiet(run, 300)
 
 
 def test_tread_paused_order_is_not_stale() -> None:
     """Tread.fi: a PAUSED order past its ``time_end`` is not stale."""
     run = Run()
-    run.feed("tread", tr("T1", 0, time_end=at(60)))
-    run.feed("tread", tr("T1", 30, time_end=at(60), status="PAUSED"), dt=30)
+    run.feed("tread", tr("T1", 0, time_end=tread_at(60)))
+    run.feed("tread", tr("T1", 30, time_end=tread_at(60), status="PAUSED"), dt=30)
     quiet(run, 600)
 
 

@@ -9,7 +9,6 @@ arrives after the terminal report already counting it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,40 +17,30 @@ from builders import (
     Run,
     btse_frame,
     btse_item,
-    bybit_exec,
+    by_exec,
+    by_order,
     bybit_frame,
-    bybit_order,
-    cs_frame,
-    cs_order,
-    cs_trade,
+    cs_tr,
+    cs_up,
+    one,
+    quiet,
+    tread_at,
     tread_frame,
     tread_order,
 )
 
-from reconciler import Alert, AlertCode, Severity
+from reconciler import AlertCode, Severity
 from reconciler.lifecycle import Status
-
-_TREAD_T0 = datetime(2025, 7, 15, 1, 21, 45, 499214, tzinfo=UTC)
-
-
-def at(seconds: float) -> str:
-    """A Tread.fi ``updated_at`` ``seconds`` after the builder's default."""
-    return (_TREAD_T0 + timedelta(seconds=seconds)).isoformat()
 
 
 def tr(order_id: str, second: int, **fields: Any) -> str:
     """A Tread.fi single-order frame updated ``second`` seconds after the default."""
-    return tread_frame(tread_order(order_id, updated_at=at(second), **fields))
+    return tread_frame(tread_order(order_id, updated_at=tread_at(second), **fields))
 
 
 def bt(order_id: str, status: int, ts: int, **fields: Any) -> str:
     """A BTSE notification with one element."""
     return btse_frame(btse_item(order_id, status=status, ts=ts, **fields))
-
-
-def by_order(order_id: str, **fields: Any) -> str:
-    """A Bybit ``order`` frame with one element."""
-    return bybit_frame("order", bybit_order(order_id, **fields))
 
 
 def by_stop(order_id: str, status: str, **fields: Any) -> str:
@@ -77,38 +66,10 @@ def by_stop(order_id: str, status: str, **fields: Any) -> str:
     return bybit_frame("stop_order", item)
 
 
-def by_exec(exec_id: str, order_id: str, qty: int, **fields: Any) -> str:
-    """A Bybit ``execution`` frame with one element."""
-    return bybit_frame("execution", bybit_exec(exec_id, order_id, qty=qty, **fields))
-
-
-def cs_up(seq: int, order_id: str, **fields: Any) -> str:
-    """A sequenced Clear Street ``order-update``."""
-    return cs_frame("order-update", cs_order(order_id, **fields), seq=seq)
-
-
-def cs_tr(seq: int, trade_id: str, order_id: str, quantity: str) -> str:
-    """A sequenced Clear Street ``trade-notice``."""
-    return cs_frame("trade-notice", cs_trade(trade_id, order_id, quantity=quantity), seq=seq)
-
-
 def feed_all(run: Run, venue: str, frames: list[str]) -> None:
     """Feed ``frames`` from ``venue`` one second apart."""
     for frame in frames:
         run.feed(venue, frame)
-
-
-def one(run: Run, code: AlertCode) -> Alert:
-    """The single alert with ``code`` (fails if there are none or several)."""
-    found = run.of(code)
-    assert len(found) == 1, [(a.code, a.evidence) for a in run.alerts]
-    return found[0]
-
-
-def quiet(run: Run) -> None:
-    """After the settle window, benign traffic has produced no warning or critical alert."""
-    run.wait(30)
-    assert run.serious() == [], [(a.code, a.evidence) for a in run.serious()]
 
 
 def status_of(run: Run, venue: str, order_id: str) -> Status | None:

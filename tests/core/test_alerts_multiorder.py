@@ -15,19 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import Run, tread_frame, tread_order, tread_parent
+from builders import Run, one, tread_frame, tread_order, tread_parent
 
-from reconciler import Alert, AlertCode, Severity
+from reconciler import AlertCode, Severity
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tread"
 SETTLE = 5.0
-
-
-def only(run: Run, code: AlertCode) -> Alert:
-    """The single alert with ``code`` (fails if there are none or several)."""
-    found = run.of(code)
-    assert len(found) == 1, run.alerts
-    return found[0]
 
 
 def buy_leg(executed: str = "0.06", status: str = "ACTIVE", **kw: Any) -> dict[str, Any]:
@@ -114,7 +107,7 @@ def test_parent_aggregate_disagreeing_with_carried_children(
     """Each invariant on its own: the parent's total is not its carried children's."""
     run = Run()
     run.feed("tread", tread_parent("P", legs(), **{field: value}))
-    alert = only(run, AlertCode.PARENT_AGGREGATE_MISMATCH)
+    alert = one(run, AlertCode.PARENT_AGGREGATE_MISMATCH)
     assert alert.severity is Severity.CRITICAL
     assert (alert.venue, alert.order_id, alert.parent_id) == ("tread", "P", None)
     assert alert.t == run.t
@@ -134,7 +127,7 @@ def test_parent_aggregate_checked_against_children_reported_on_their_own() -> No
     for child in children:
         run.feed("tread", child_frame(child))
     run.wait(30)
-    alert = only(run, AlertCode.PARENT_AGGREGATE_MISMATCH)
+    alert = one(run, AlertCode.PARENT_AGGREGATE_MISMATCH)
     assert alert.order_id == "P"
     assert alert.evidence["executed_notional"] == "1"
     assert Decimal(alert.evidence["children_executed_notional"]) == Decimal("18959.21")
@@ -158,7 +151,7 @@ def test_declared_ids_differ_from_carried_children() -> None:
     """child_order_ids names c3, which the message does not carry."""
     run = Run()
     run.feed("tread", tread_parent("P", legs(), child_order_ids=["c1", "c2", "c3"]))
-    alert = only(run, AlertCode.CHILD_SET_MISMATCH)
+    alert = one(run, AlertCode.CHILD_SET_MISMATCH)
     assert alert.severity is Severity.WARNING
     assert alert.order_id == "P"
     assert alert.t == run.t
@@ -171,7 +164,7 @@ def test_carried_child_naming_another_parent() -> None:
     children = [buy_leg(), sell_leg(parent_order_id="Q")]
     run = Run()
     run.feed("tread", tread_parent("P", children))
-    alert = only(run, AlertCode.CHILD_SET_MISMATCH)
+    alert = one(run, AlertCode.CHILD_SET_MISMATCH)
     assert alert.order_id == "P"
     assert alert.evidence["children_naming_another_parent"] == "c2->Q"
 
@@ -183,7 +176,7 @@ def test_standalone_child_naming_a_parent_that_never_declares_it() -> None:
     run.feed("tread", child_frame(tread_order("c9", parent="P")))
     proving_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.CHILD_SET_MISMATCH)
+    alert = one(run, AlertCode.CHILD_SET_MISMATCH)
     assert alert.order_id == "P"
     assert alert.t == proving_t + SETTLE
     assert alert.evidence["undeclared_children"] == "c9"
@@ -221,7 +214,7 @@ def test_child_whose_parent_never_arrives_is_an_orphan() -> None:
     run.feed("tread", child_frame(buy_leg()))
     proving_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.ORPHAN_CHILD)
+    alert = one(run, AlertCode.ORPHAN_CHILD)
     assert alert.severity is Severity.WARNING
     assert (alert.order_id, alert.parent_id) == ("c1", "P")
     assert alert.t == proving_t + SETTLE
@@ -256,7 +249,7 @@ def test_terminal_parent_with_a_working_child(parent_status: str) -> None:
     run.feed("tread", tread_parent("P", children, status=parent_status))
     proving_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.PARENT_TERMINAL_WITH_ACTIVE_CHILD)
+    alert = one(run, AlertCode.PARENT_TERMINAL_WITH_ACTIVE_CHILD)
     assert alert.severity is Severity.CRITICAL
     assert alert.order_id == "P"
     assert alert.t == proving_t + SETTLE
@@ -303,7 +296,7 @@ def test_open_parent_after_every_child_ended_is_stuck() -> None:
     run.feed("tread", tread_parent("P", children))
     proving_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.STUCK_PARENT)
+    alert = one(run, AlertCode.STUCK_PARENT)
     assert alert.severity is Severity.WARNING
     assert alert.order_id == "P"
     assert alert.t == proving_t + SETTLE

@@ -28,6 +28,7 @@ from builders import (
     cs_frame,
     cs_order,
     cs_trade,
+    one,
     tread_frame,
     tread_order,
 )
@@ -40,13 +41,6 @@ DAY_MS = 86_400_000
 TS = 1_711_028_712_352  # 2024-03-21 09:45 in New York
 DAY = "2024-03-21"
 NEXT_DAY = "2024-03-22"
-
-
-def only(run: Run, code: AlertCode) -> Alert:
-    """The single alert with ``code`` (fails if there are none or several)."""
-    found = run.of(code)
-    assert len(found) == 1, run.alerts
-    return found[0]
 
 
 def position(seq: int, quantity: str = "40", *, ts: int = TS) -> str:
@@ -141,7 +135,7 @@ def test_skipped_numbers_raise_sequence_gap_with_the_missing_range() -> None:
     feed_positions(run, 1, 2, 5)
     proving_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.SEQUENCE_GAP)
+    alert = one(run, AlertCode.SEQUENCE_GAP)
     assert alert.severity is Severity.CRITICAL
     assert (alert.venue, alert.account) == ("clearstreet", "main")
     assert alert.order_id is None
@@ -157,7 +151,7 @@ def test_single_missing_number_is_named() -> None:
     run = Run()
     feed_positions(run, 1, 2, 4)
     run.wait(30)
-    alert = only(run, AlertCode.SEQUENCE_GAP)
+    alert = one(run, AlertCode.SEQUENCE_GAP)
     assert missing_numbers(alert) == {3}
     assert alert.evidence["missing_count"] == "1"
 
@@ -176,7 +170,7 @@ def test_partly_filled_gap_reports_only_what_is_still_missing() -> None:
     feed_positions(run, 1, 5)
     run.feed("clearstreet", position(3), dt=2)
     run.wait(30)
-    alert = only(run, AlertCode.SEQUENCE_GAP)
+    alert = one(run, AlertCode.SEQUENCE_GAP)
     assert missing_numbers(alert) == {2, 4}
     assert alert.evidence["missing_count"] == "2"
 
@@ -189,7 +183,7 @@ def test_gap_is_reported_per_account() -> None:
     run.feed("clearstreet", position(2), account="acct-b")
     run.feed("clearstreet", position(3), account="acct-a")
     run.wait(30)
-    alert = only(run, AlertCode.SEQUENCE_GAP)
+    alert = one(run, AlertCode.SEQUENCE_GAP)
     assert alert.account == "acct-a"
     assert missing_numbers(alert) == {2}
 
@@ -301,7 +295,7 @@ def test_gap_in_the_new_trading_day_names_that_day() -> None:
     run.feed("clearstreet", position(1, "7", ts=TS + DAY_MS))
     run.feed("clearstreet", position(3, "8", ts=TS + DAY_MS))
     run.wait(30)
-    alert = only(run, AlertCode.SEQUENCE_GAP)
+    alert = one(run, AlertCode.SEQUENCE_GAP)
     assert missing_numbers(alert) == {2}
     assert alert.evidence["day"] == NEXT_DAY
 
@@ -312,7 +306,7 @@ def test_gap_noticed_just_before_the_day_rolls_over_is_still_reported() -> None:
     feed_positions(run, 1, 2, 5)
     run.feed("clearstreet", position(1, "7", ts=TS + DAY_MS))
     run.wait(30)
-    alert = only(run, AlertCode.SEQUENCE_GAP)
+    alert = one(run, AlertCode.SEQUENCE_GAP)
     assert missing_numbers(alert) == {3, 4}
     assert alert.evidence["day"] == DAY
 
@@ -327,7 +321,7 @@ def test_sequence_resent_with_other_content_is_a_conflict() -> None:
     run.feed("clearstreet", cs_frame("order-update", cs_order("A", version=2), seq=2))
     changed = cs_order("A", version=2, quantity="200")
     run.feed("clearstreet", cs_frame("order-update", changed, seq=2))
-    alert = only(run, AlertCode.DUPLICATE_CONFLICT)
+    alert = one(run, AlertCode.DUPLICATE_CONFLICT)
     assert alert.severity is Severity.CRITICAL
     assert (alert.venue, alert.account, alert.order_id) == ("clearstreet", "main", "A")
     assert alert.t == run.t
@@ -346,7 +340,7 @@ def test_replayed_trade_with_other_quantity_is_a_conflict_and_not_counted() -> N
     run.feed("clearstreet", cs_frame("trade-notice", cs_trade("T1", "A", quantity="40"), seq=2))
     bad = cs_frame("trade-notice", cs_trade("T1", "A", quantity="50"), seq=2, ts=TS + 60_000)
     run.feed("clearstreet", bad)
-    alert = only(run, AlertCode.DUPLICATE_CONFLICT)
+    alert = one(run, AlertCode.DUPLICATE_CONFLICT)
     assert alert.order_id == "A"
     assert alert.evidence["sequence"] == "2"
     state = run.rec.order("clearstreet", "A")
@@ -445,7 +439,7 @@ def test_bad_frame_is_malformed_and_the_feed_continues(venue: str, frame: str) -
     """A frame that cannot be decoded or validated is reported and counted; the next is used."""
     run = Run()
     run.feed(venue, frame)
-    alert = only(run, AlertCode.MALFORMED_MESSAGE)
+    alert = one(run, AlertCode.MALFORMED_MESSAGE)
     assert alert.severity is Severity.WARNING
     assert (alert.venue, alert.account, alert.order_id) == (venue, "main", None)
     assert alert.t == run.t
@@ -474,7 +468,7 @@ def test_btse_bad_element_among_good_ones_spares_the_good_ones() -> None:
     bad["totalFilledSize"] = "lots"
     run = Run()
     run.feed("btse", btse_frame(btse_item("G1"), bad, btse_item("G2", side="SELL")))
-    alert = only(run, AlertCode.MALFORMED_MESSAGE)
+    alert = one(run, AlertCode.MALFORMED_MESSAGE)
     assert "totalFilledSize" in alert.evidence["reason"]
     assert "M1" in alert.evidence["excerpt"]
     run.wait(30)
@@ -493,7 +487,7 @@ def test_bybit_bad_element_among_good_ones_spares_the_good_ones() -> None:
     run.feed("bybit", bybit_frame("order", order))
     good = (bybit_exec("E1", "X1", qty=20), bybit_exec("E3", "X1", qty=30))
     run.feed("bybit", bybit_frame("execution", good[0], bad, good[1]))
-    alert = only(run, AlertCode.MALFORMED_MESSAGE)
+    alert = one(run, AlertCode.MALFORMED_MESSAGE)
     assert "exec_qty" in alert.evidence["reason"]
     run.wait(30)
     state = run.rec.order("bybit", "X1")

@@ -21,12 +21,13 @@ from builders import (
     bybit_order,
     cs_frame,
     cs_order,
+    one,
     tread_frame,
     tread_order,
     tread_parent,
 )
 
-from reconciler import Alert, AlertCode, CoreConfig, Expectation, Reconciler, Severity
+from reconciler import AlertCode, CoreConfig, Expectation, Reconciler, Severity
 
 SETTLE = 5.0
 ACK = 5.0
@@ -126,13 +127,6 @@ def spec(request: pytest.FixtureRequest) -> Spec:
     return SPECS[str(request.param)]
 
 
-def only(run: Run, code: AlertCode) -> Alert:
-    """The single alert with ``code`` (fails if there are none or several)."""
-    found = run.of(code)
-    assert len(found) == 1, run.alerts
-    return found[0]
-
-
 def expect(run: Run, exp: Expectation, dt: float = 1.0) -> None:
     """Register ``exp`` ``dt`` seconds after the previous event."""
     run.t += dt
@@ -152,7 +146,7 @@ def test_expected_order_never_reported_is_unacknowledged(spec: Spec) -> None:
     expect(run, spec.expectation("cid-1"))
     sent_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.UNACKNOWLEDGED_ORDER)
+    alert = one(run, AlertCode.UNACKNOWLEDGED_ORDER)
     assert alert.severity is Severity.CRITICAL
     assert (alert.venue, alert.account, alert.order_id) == (spec.venue, "main", "cid-1")
     assert alert.t == sent_t + ACK
@@ -189,7 +183,7 @@ def test_report_with_another_client_id_does_not_acknowledge(spec: Spec) -> None:
     expect(run, spec.expectation("cid-1"))
     run.feed(spec.venue, spec.frame("V1", "cid-2"))
     run.wait(30)
-    assert only(run, AlertCode.UNACKNOWLEDGED_ORDER).order_id == "cid-1"
+    assert one(run, AlertCode.UNACKNOWLEDGED_ORDER).order_id == "cid-1"
 
 
 def test_report_on_another_account_does_not_acknowledge() -> None:
@@ -199,7 +193,7 @@ def test_report_on_another_account_does_not_acknowledge() -> None:
     expect(run, spec.expectation("cid-1", account="main"))
     run.feed("btse", spec.frame("V1", "cid-1"), account="other")
     run.wait(30)
-    alert = only(run, AlertCode.UNACKNOWLEDGED_ORDER)
+    alert = one(run, AlertCode.UNACKNOWLEDGED_ORDER)
     assert (alert.account, alert.order_id) == ("main", "cid-1")
 
 
@@ -209,7 +203,7 @@ def test_ack_timeout_is_configurable() -> None:
     expect(run, SPECS["bybit"].expectation("cid-1"))
     sent_t = run.t
     run.wait(30)
-    assert only(run, AlertCode.UNACKNOWLEDGED_ORDER).t == sent_t + 2.0
+    assert one(run, AlertCode.UNACKNOWLEDGED_ORDER).t == sent_t + 2.0
 
 
 def test_late_report_after_unacknowledged_is_matched_without_a_second_alert() -> None:
@@ -253,7 +247,7 @@ def test_reported_order_differs_from_what_was_sent(spec: Spec, field: str) -> No
     run = Run()
     expect(run, exp)
     run.feed(spec.venue, spec.frame("V1", "cid-1"))
-    alert = only(run, AlertCode.EXPECTATION_MISMATCH)
+    alert = one(run, AlertCode.EXPECTATION_MISMATCH)
     assert alert.severity is Severity.CRITICAL
     assert (alert.venue, alert.order_id) == (spec.venue, "V1")
     assert alert.t == run.t
@@ -274,7 +268,7 @@ def test_expectation_registered_after_the_report_is_still_compared(spec: Spec) -
     run = Run()
     run.feed(spec.venue, spec.frame("V1", "cid-1"))
     expect(run, spec.expectation("cid-1", quantity=spec.quantity * 2))
-    alert = only(run, AlertCode.EXPECTATION_MISMATCH)
+    alert = one(run, AlertCode.EXPECTATION_MISMATCH)
     assert alert.order_id == "V1"
     assert alert.t == run.t
     run.wait(30)
@@ -319,7 +313,7 @@ def test_unregistered_order_on_a_strict_account_is_unknown(spec: Spec) -> None:
     run.feed(spec.venue, spec.frame("V1", "cid-9"))
     reported_t = run.t
     run.wait(30)
-    alert = only(run, AlertCode.UNKNOWN_ORDER)
+    alert = one(run, AlertCode.UNKNOWN_ORDER)
     assert alert.severity is Severity.WARNING
     assert (alert.venue, alert.account, alert.order_id) == (spec.venue, "main", "V1")
     assert alert.t == reported_t + SETTLE
@@ -369,7 +363,7 @@ def test_wildcard_makes_every_account_of_a_venue_strict() -> None:
     run.feed("bybit", SPECS["bybit"].frame("V1", "cid-9"), account="sub-7")
     run.feed("btse", SPECS["btse"].frame("V2", "cid-8"), account="sub-7")
     run.wait(30)
-    alert = only(run, AlertCode.UNKNOWN_ORDER)
+    alert = one(run, AlertCode.UNKNOWN_ORDER)
     assert (alert.venue, alert.account, alert.order_id) == ("bybit", "sub-7", "V1")
 
 
