@@ -109,6 +109,7 @@ class OrderRecord:
         "history",
         "is_parent",
         "key",
+        "last_digest",
         "last_t",
         "limit_price",
         "notional",
@@ -183,6 +184,7 @@ class OrderRecord:
         self.gap_ranges: list[tuple[Decimal, Decimal]] = []
         self.gap_alerted: dict[str, Decimal] = {}
         self.seen: set[int] = set()
+        self.last_digest: int | None = None
         self.flags: set[str] = set()
         self.alert_ids: set[str] = set()
         self.expectation: Expectation | None = None

@@ -55,7 +55,7 @@ def apply_order_update(
     frame_orders[u.order_id] = u
     rec = st.record(venue, u.order_id, account, t)
     digest = hash(u)
-    if digest in rec.seen:
+    if digest in rec.seen and (u.key is not None or not _clean_step(rec, u, digest)):
         st.counters["duplicates.order"] += 1
         rec.history.append(
             HistoryEntry(
@@ -69,6 +69,7 @@ def apply_order_update(
         )
         return
     rec.seen.add(digest)
+    rec.last_digest = digest
     name = f"{label(venue)} order {u.order_id}"
 
     _note_fill_coverage(rec, u)
@@ -151,6 +152,20 @@ def apply_order_update(
     _schedule_fill_checks(st, rec, t)
     _schedule_deadline(st, rec, u, t)
     _parents.after_order_update(st, rec, u, t, frame_orders)
+
+
+def _clean_step(rec: OrderRecord, u: OrderUpdate, digest: int) -> bool:
+    """Whether an earlier report, seen again on a venue without an ordering key (Bybit),
+    is a legal step from the current state rather than a late re-send.
+
+    Returning to an earlier state can be news (a cancel rejected: New -> PendingCancel
+    -> New); a re-send that would regress the fill or break the lifecycle is not.
+    """
+    if rec.last_digest == digest:
+        return False
+    if u.filled is not None and rec.filled is not None and u.filled < rec.filled:
+        return False
+    return rec.status is None or transition_allowed(rec.status, u.status)
 
 
 def _apply_amendment(

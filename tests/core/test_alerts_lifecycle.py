@@ -612,3 +612,32 @@ def test_btse_status_code_drives_canonical_status(
     assert (state.status, state.raw_status) == (status, raw)
     assert all(a.code is AlertCode.ORDER_REJECTED for a in run.alerts)
     quiet(run)
+
+
+def test_bybit_rejected_cancel_returns_the_order_to_new() -> None:
+    """Bybit New -> PendingCancel -> New (the cancel was rejected): the model follows the
+    venue back to accepted, although the last report repeats the first one."""
+    run = Run()
+    run.feed("bybit", by_order("Y1"))
+    run.feed("bybit", by_order("Y1", status="PendingCancel"))
+    run.feed("bybit", by_order("Y1"))
+    quiet(run)
+    state = run.rec.order("bybit", "Y1")
+    assert state is not None
+    assert state.status is Status.ACCEPTED
+    assert run.rec.stats().get("duplicates.order", 0) == 0
+
+
+def test_bybit_late_resend_of_an_older_report_is_dropped() -> None:
+    """Bybit re-sends PartiallyFilled after Filled: without an ordering key a report that
+    would regress is a late re-send, dropped and counted, not a FILL_REGRESSION."""
+    run = Run()
+    run.feed("bybit", by_order("Y1"))
+    run.feed("bybit", by_exec("E1", "Y1", 40, leaves=60))
+    run.feed("bybit", by_order("Y1", status="PartiallyFilled", cum=40))
+    run.feed("bybit", by_exec("E2", "Y1", 60))
+    run.feed("bybit", by_order("Y1", status="Filled", cum=100))
+    run.feed("bybit", by_order("Y1", status="PartiallyFilled", cum=40))
+    quiet(run)
+    assert run.alerts == []
+    assert run.rec.stats()["duplicates.order"] == 1
