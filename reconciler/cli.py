@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,8 +74,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``reconciler`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    if args.command == "replay":
-        return _replay(args, sys.stdout, sys.stderr)
+    try:
+        if args.command == "replay":
+            return _replay(args, sys.stdout, sys.stderr)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        sys.stderr.write("reconciler: interrupted\n")
+        return 130
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 

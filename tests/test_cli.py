@@ -161,3 +161,21 @@ def test_stdin_capture(tmp_path: Path) -> None:
         "MALFORMED_MESSAGE",
         "FILL_GAP",
     ]
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """Piping into a reader that stops early (``| head``) ends without a traceback."""
+    # Far more output than a pipe buffer holds, so the writer really meets a closed pipe.
+    garbage = [{"t": 10 + i, "venue": "btse", "frame": f"garbage {i}"} for i in range(3000)]
+    path = _capture(tmp_path, garbage)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler.cli", "replay", str(path), "--format", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert proc.returncode == 0
