@@ -1,10 +1,11 @@
 """Rules for one order: applying a venue's order report, and the checks on it.
 
-The order in which :func:`apply_order_update` judges a report is the catalog's:
-identical re-send (dropped) -> immutable fields -> ordering key (OUT_OF_ORDER) -> fill
-regression -> status transition (FILL_AFTER_TERMINAL, ILLEGAL_TRANSITION,
-UNKNOWN_STATUS) -> the message's own consistency (OVERFILL, QUANTITY_MISMATCH,
-NOTIONAL_MISMATCH, STATUS_FILL_MISMATCH) -> scheduling of the cross-object checks.
+The order in which :func:`apply_order_update` judges a report: identical re-send
+(dropped) -> a status-less amendment (quantity only) -> ordering key (OUT_OF_ORDER) ->
+immutable fields (only on reports that will be applied) -> fill regression -> status
+transition (FILL_AFTER_TERMINAL, ILLEGAL_TRANSITION, UNKNOWN_STATUS) -> the message's own
+consistency (OVERFILL, QUANTITY_MISMATCH, NOTIONAL_MISMATCH, STATUS_FILL_MISMATCH) ->
+scheduling of the cross-object checks.
 """
 
 from __future__ import annotations
