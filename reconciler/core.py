@@ -114,7 +114,6 @@ class Reconciler:
         self._protocols: dict[tuple[str, str], VenueProtocol] = {}
         self._streams: dict[tuple[str, str], _streams.StreamState] = {}
         self._positions: dict[tuple[str, str, str], PositionUpdate] = {}
-        self._venue_errors: dict[tuple[str, str], VenueError] = {}
         #: The last bug-class exception the core contained, for the host to log.
         self.last_internal_error: str | None = None
 
@@ -348,7 +347,6 @@ class Reconciler:
                 self._positions[(venue, account, ev.symbol)] = ev
             case VenueError():
                 st.counters["events.venue_error"] += 1
-                self._venue_errors[(venue, account)] = ev
             case Ignored():
                 st.counters["events.ignored"] += 1
             case Heartbeat():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from importlib.metadata import entry_points
@@ -36,7 +36,6 @@ __all__ = [
     "VenueProtocol",
     "content_digest",
     "excerpt",
-    "first_of",
     "iso_to_epoch",
     "iso_to_micros",
     "load_plugins",
@@ -232,8 +231,3 @@ def _reason(exc: Exception) -> str:
 def lookup_status(table: Mapping[str, Status], raw: str) -> Status:
     """The canonical status for ``raw``, or ``Status.UNKNOWN``."""
     return table.get(raw, Status.UNKNOWN)
-
-
-def first_of(values: Sequence[str] | None) -> str | None:
-    """The first element of a list-valued field, or ``None``."""
-    return values[0] if values else None

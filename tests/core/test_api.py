@@ -157,3 +157,27 @@ def test_the_hosts_decimal_context_is_left_alone() -> None:
         )
         assert run.serious() == []
         assert decimal.getcontext().prec == 3
+
+
+def test_normalized_events_can_be_fed_without_a_plugin_frame() -> None:
+    """feed_events applies already-normalized events with every check, for any venue name."""
+    rec = Reconciler({"toy": _ToyPlugin()})
+    first = OrderUpdate(
+        order_id="o1",
+        status=Status.ACCEPTED,
+        raw_status="open",
+        filled=Decimal(5),
+        quantity=Decimal(10),
+    )
+    again = OrderUpdate(
+        order_id="o1",
+        status=Status.ACCEPTED,
+        raw_status="open",
+        filled=Decimal(2),
+        quantity=Decimal(10),
+    )
+    assert rec.feed_events("toy", "a", [first], BASE_T) == []
+    alerts = rec.feed_events("toy", "a", [again], BASE_T + 1)
+    assert [(a.code, a.order_id, a.evidence["new_filled"]) for a in alerts] == [
+        (AlertCode.FILL_REGRESSION, "o1", "2")
+    ]
