@@ -101,16 +101,33 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
             },
             facts=("after_terminal", txt(rec.filled)),
         )
-    due = t + st.config.settle_window
-    rec.exec_reqs.append((due, rec.exec_sum))
-    st.schedule(due, Check.EXECUTIONS, venue, f.order_id)
+    if not _settled(rec):
+        due = t + st.config.settle_window
+        rec.exec_reqs.append((due, rec.exec_sum))
+        st.schedule(due, Check.EXECUTIONS, venue, f.order_id)
 
 
 def require_executions(st: State, rec: OrderRecord, due: float) -> None:
     """The reported cumulative quantity must be matched by executions by ``due``."""
     assert rec.filled is not None
+    if _settled(rec):
+        return
     rec.cum_reqs.append((due, rec.filled))
     st.schedule(due, Check.EXECUTIONS, rec.venue, rec.order_id)
+
+
+def _settled(rec: OrderRecord) -> bool:
+    """Whether no settle-window execution check can find anything: the order is
+    reported, its executions sum exactly to its reported fill within its quantity, and
+    there is no reported average price to compare with them."""
+    filled = rec.filled if rec.filled is not None else ZERO
+    qty = rec.quantity if rec.quantity is not None else rec.exec_order_quantity
+    return (
+        rec.reported
+        and rec.exec_sum == filled
+        and (qty is None or rec.exec_sum <= qty)
+        and (rec.avg_price is None or filled == 0)
+    )
 
 
 def _due_level(reqs: deque[tuple[float, Decimal]], now: float) -> Decimal | None:

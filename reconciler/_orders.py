@@ -508,10 +508,13 @@ def _note_fill_coverage(rec: OrderRecord, u: OrderUpdate) -> None:
 
 
 def _schedule_fill_checks(st: State, rec: OrderRecord, t: float) -> None:
+    # Coverage and execution sums only grow: a requirement met now stays met, so only an
+    # unmet one is queued for the settle window (this runs for every order report).
     due = t + st.config.settle_window
     if rec.coverage is not None and rec.filled is not None:
-        rec.cum_reqs.append((due, rec.filled))
-        st.schedule(due, Check.FILL_GAP, rec.venue, rec.order_id)
+        if rec.coverage.uncovered(rec.filled):
+            rec.cum_reqs.append((due, rec.filled))
+            st.schedule(due, Check.FILL_GAP, rec.venue, rec.order_id)
     elif rec.venue in st.execution_venues and rec.filled is not None:
         _fills.require_executions(st, rec, due)
 

@@ -33,20 +33,28 @@ Subject = tuple[str, ...]
 class TimerQueue:
     """Checks ordered by due time; :meth:`pop_due` hands them out in order."""
 
-    __slots__ = ("_counter", "_heap")
+    __slots__ = ("_counter", "_heap", "_pending")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Check, Subject]] = []
         self._counter = itertools.count()
+        # Checks re-examine current state, so the same check for the same subject at the
+        # same time is one check (a multi-order frame touches its parent once per child).
+        self._pending: set[tuple[float, Check, Subject]] = set()
 
     def schedule(self, due: float, check: Check, subject: Subject) -> None:
-        """Run ``check`` for ``subject`` once time reaches ``due``."""
+        """Run ``check`` for ``subject`` once time reaches ``due`` (once, however often asked)."""
+        key = (due, check, subject)
+        if key in self._pending:
+            return
+        self._pending.add(key)
         heapq.heappush(self._heap, (due, next(self._counter), check, subject))
 
     def pop_due(self, now: float) -> tuple[float, Check, Subject] | None:
         """The earliest check due at or before ``now``, removed; ``None`` if none is due."""
         if self._heap and self._heap[0][0] <= now:
             due, _, check, subject = heapq.heappop(self._heap)
+            self._pending.discard((due, check, subject))
             return due, check, subject
         return None
 

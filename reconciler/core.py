@@ -235,9 +235,16 @@ class Reconciler:
             self._guarded(
                 partial(self._run_check, check, subject, due),
                 subject[0],
-                subject[1] if len(subject) > 1 else "",
+                self._account(subject),
                 due,
             )
+
+    def _account(self, subject: Subject) -> str:
+        """The connection account a check's subject belongs to (for a contained error)."""
+        rec = self._st.orders.get((subject[0], subject[1])) if len(subject) == 2 else None
+        if rec is not None:
+            return rec.account
+        return subject[1] if len(subject) > 1 else ""
 
     def _run_check(self, check: Check, subject: Subject, due: float) -> None:
         st = self._st

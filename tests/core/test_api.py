@@ -130,7 +130,7 @@ def test_time_never_moves_backwards() -> None:
     rec.feed(
         "btse", "main", btse_frame(btse_item("o1", status=4, total=900, filled=300)), BASE_T + 1
     )
-    assert rec.next_check_due() == BASE_T + 5  # the first report's own check
+    assert rec.next_check_due() == BASE_T + 6  # the unexplained fill's settle window
     assert rec.advance(BASE_T - 100) == []
     assert rec.now == BASE_T + 1
     assert [a.code for a in rec.advance(BASE_T + 6)] == [AlertCode.FILL_GAP]
