@@ -13,6 +13,7 @@ import msgspec
 
 __all__ = [
     "DEFAULT_SEVERITY",
+    "LIVE_ONLY_CODES",
     "Alert",
     "AlertCode",
     "Severity",
@@ -70,6 +71,10 @@ class AlertCode(StrEnum):
     UNACKNOWLEDGED_ORDER = "UNACKNOWLEDGED_ORDER"
     EXPECTATION_MISMATCH = "EXPECTATION_MISMATCH"
     UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    # Live-only: raised by the engine about its connections, never by the pure core.
+    FEED_STALE = "FEED_STALE"
+    AUTH_FAILED = "AUTH_FAILED"
+    PLUGIN_ERROR = "PLUGIN_ERROR"
 
 
 _C, _W, _I = Severity.CRITICAL, Severity.WARNING, Severity.INFO
@@ -99,7 +104,15 @@ DEFAULT_SEVERITY: dict[AlertCode, Severity] = {
     AlertCode.UNACKNOWLEDGED_ORDER: _C,
     AlertCode.EXPECTATION_MISMATCH: _C,
     AlertCode.UNKNOWN_ORDER: _W,
+    AlertCode.FEED_STALE: _C,
+    AlertCode.AUTH_FAILED: _C,
+    AlertCode.PLUGIN_ERROR: _C,
 }
+
+#: The codes only a live engine raises (about connections), never a replay of frames.
+LIVE_ONLY_CODES: frozenset[AlertCode] = frozenset(
+    {AlertCode.FEED_STALE, AlertCode.AUTH_FAILED, AlertCode.PLUGIN_ERROR}
+)
 
 
 class Alert(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,7 +8,7 @@ passing of time; it returns the alerts each of those proves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
 from functools import partial
 
@@ -149,6 +149,47 @@ class Reconciler:
                     )
                 ]
             self._apply_all(venue, account, events, t, frame)
+            return self._st.take_alerts()
+
+    def feed_parsed(
+        self, venue: str, account: str, frame: str | bytes, events: Sequence[Event], t: float
+    ) -> list[Alert]:
+        """Reconcile a frame its venue's protocol object has already parsed into ``events``.
+
+        The live driver parses each frame once (it needs the events to see a refused
+        login); the result is exactly that of :meth:`feed` with the same frame.
+        """
+        with localcontext(EXACT):
+            self._advance(t)
+            self._st.counters["frames"] += 1
+            self._apply_all(venue, account, list(events), t, frame)
+            return self._st.take_alerts()
+
+    def report(
+        self,
+        code: AlertCode,
+        *,
+        venue: str,
+        account: str,
+        t: float,
+        message: str,
+        evidence: Mapping[str, str],
+        facts: tuple[object, ...],
+    ) -> list[Alert]:
+        """Raise an alert found outside the core (a live connection's), with the id,
+        severity override and de-duplication every alert gets. ``facts`` identify it:
+        raising the same code with the same facts again returns nothing."""
+        with localcontext(EXACT):
+            self._advance(t)
+            self._st.alert(
+                code,
+                venue=venue,
+                account=account,
+                t=t,
+                message=message,
+                evidence=evidence,
+                facts=facts,
+            )
             return self._st.take_alerts()
 
     def feed_events(

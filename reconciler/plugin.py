@@ -26,6 +26,8 @@ import msgspec
 
 from reconciler.events import Event, Malformed
 from reconciler.lifecycle import Status
+from reconciler.link import LinkSettings, VenueLink
+from reconciler.simulator import VenueSimulator
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -112,9 +114,27 @@ class VenuePlugin(abc.ABC):
     #: executions with each order's reported cumulative fill.
     streams_executions: bool = False
 
+    #: The credentials a live connection needs, by name (``token``; ``api_key`` and
+    #: ``api_secret``); the configuration names an environment variable for each.
+    credential_names: tuple[str, ...] = ()
+    #: The production WebSocket URL, used when the configuration gives none.
+    default_url: str | None = None
+
     @abc.abstractmethod
     def protocol(self, account: str) -> VenueProtocol:
         """A fresh sans-IO protocol object for one connection of ``account``."""
+
+    def link(self, settings: LinkSettings) -> VenueLink:
+        """The sans-IO connection recipe for one configured account (live venues only).
+
+        A replay-only plugin leaves this alone; configuring it for a live run is then a
+        configuration error.
+        """
+        raise NotImplementedError(f"venue {self.name!r} has no live connection")
+
+    def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> VenueSimulator:
+        """A simulator of this venue knowing ``credentials`` per account (optional)."""
+        raise NotImplementedError(f"venue {self.name!r} has no simulator")
 
 
 class PluginLoadError(RuntimeError):
