@@ -7,19 +7,13 @@ from pathlib import Path
 
 import msgspec
 
-from reconciler.config import CoreConfig
+from reconciler.settings import Settings
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 
 class ConfigError(Exception):
     """The configuration file is missing, not TOML, or has a bad value (message says where)."""
-
-
-class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """The whole configuration file. Only ``[core]`` exists so far."""
-
-    core: CoreConfig = msgspec.field(default_factory=CoreConfig)
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -38,5 +32,5 @@ def load_settings(path: str | Path) -> Settings:
     except msgspec.ValidationError as exc:
         where = str(exc)
         raise ConfigError(f"{p}: {where.replace('$.', '')}") from None
-    except ValueError as exc:  # CoreConfig's own range checks
-        raise ConfigError(f"{p}: [core] {exc}") from None
+    except ValueError as exc:  # a table's own range checks
+        raise ConfigError(f"{p}: {exc}") from None

@@ -1,0 +1,289 @@
+"""The live engine's configuration: typed settings, and the connection plan built from them.
+
+:class:`Settings` is the whole TOML file (``[core]``, ``[connection]``, ``[logging]``,
+``[venues.<venue>]`` with ``[venues.<venue>.accounts.<account>]``). Secrets are never in
+it: each account names the *environment variables* that hold its credentials.
+:func:`plan_connections` checks everything a live run needs (a plugin for every venue,
+every credential present, safe URLs) and turns the settings into one
+:class:`ConnectionPlan` per account, or raises :class:`~reconciler.config_file.ConfigError`
+listing every problem with its location and the fix, so a bad configuration never
+starts a half-working engine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from reconciler.config import CoreConfig
+from reconciler.link import LinkSettings, Secret
+from reconciler.plugin import VenuePlugin
+
+__all__ = [
+    "AccountConfig",
+    "ConnectionConfig",
+    "ConnectionPlan",
+    "LoggingConfig",
+    "Settings",
+    "Timers",
+    "VenueConfig",
+    "config_problems",
+    "plan_connections",
+]
+
+
+class ConnectionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How every connection behaves (the ``[connection]`` table). Times are seconds."""
+
+    #: Give up a connection attempt (TCP, TLS and WebSocket handshake) after this long.
+    connect_timeout: float = 10.0
+    #: First reconnect delay; it doubles on each failed attempt, with full jitter.
+    backoff_initial: float = 1.0
+    #: The longest reconnect delay.
+    backoff_max: float = 60.0
+    #: A connection that stayed up this long resets the backoff to ``backoff_initial``.
+    healthy_after: float = 60.0
+    #: Wait after the venue refused the credentials (slow: never a hot login loop).
+    auth_retry: float = 300.0
+    #: FEED_STALE when an account has been reconnecting for longer than this.
+    reconnect_alert_after: float = 120.0
+    #: How long shutdown waits for connections to close cleanly.
+    close_grace: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "backoff_initial", "backoff_max", "auth_retry"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be more than 0")
+        if self.backoff_max < self.backoff_initial:
+            raise ValueError("backoff_max must be at least backoff_initial")
+        if self.healthy_after < 0 or self.reconnect_alert_after < 0 or self.close_grace < 0:
+            raise ValueError("healthy_after, reconnect_alert_after and close_grace must be >= 0")
+
+
+class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One account on a venue (``[venues.<venue>.accounts.<name>]``).
+
+    ``credentials`` maps each credential the venue needs (``token``; ``api_key`` and
+    ``api_secret``) to the name of the environment variable holding it.
+    """
+
+    credentials: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Overrides the venue's ``url`` for this account.
+    url: str | None = None
+    #: Venue-specific extras (Clear Street ``account_id`` when it differs from the name).
+    options: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One venue (``[venues.<venue>]``): its endpoint, timers and accounts."""
+
+    #: The WebSocket URL; the plugin's production URL when omitted.
+    url: str | None = None
+    #: Allow a plain ``ws://`` URL to a host other than loopback (never in production).
+    insecure: bool = False
+    #: Seconds between keep-alives; the venue's documented timer when omitted.
+    keep_alive_interval: float | None = None
+    #: Seconds without a frame (or pong) before the feed counts as stalled.
+    idle_timeout: float | None = None
+    accounts: dict[str, AccountConfig] = msgspec.field(default_factory=dict)
+
+
+class LoggingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The ``[logging]`` table: ``format`` auto picks console output on a terminal and
+    JSON lines otherwise."""
+
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole configuration file."""
+
+    core: CoreConfig = msgspec.field(default_factory=CoreConfig)
+    connection: ConnectionConfig = msgspec.field(default_factory=ConnectionConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    venues: dict[str, VenueConfig] = msgspec.field(default_factory=dict)
+
+
+class Timers(msgspec.Struct, frozen=True, kw_only=True):
+    """The resolved timers of one connection (seconds)."""
+
+    keep_alive_interval: float
+    idle_timeout: float
+    connect_timeout: float
+    backoff_initial: float
+    backoff_max: float
+    healthy_after: float
+    auth_retry: float
+    reconnect_alert_after: float
+    close_grace: float
+
+
+class ConnectionPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything needed to run one venue account's connection."""
+
+    venue: str
+    account: str
+    link: LinkSettings
+    timers: Timers
+    insecure: bool = False
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_problem(url: str, insecure: bool) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        return "must be a ws:// or wss:// URL with a host (e.g. wss://host/path)"
+    if parts.scheme == "ws" and not insecure and not _is_loopback(parts.hostname):
+        return (
+            "uses plain ws:// to a host that is not loopback; use wss://, or set "
+            "insecure = true on the venue if you really mean an unencrypted connection"
+        )
+    return None
+
+
+def config_problems(
+    settings: Settings,
+    plugins: Mapping[str, VenuePlugin],
+    environ: Mapping[str, str],
+) -> list[str]:
+    """Every reason ``settings`` cannot start a live engine, as ``location: problem. fix``."""
+    problems: list[str] = []
+    if not settings.venues:
+        problems.append(
+            "venues: no venue is configured. Add a [venues.<venue>.accounts.<name>] table "
+            f"(venues available: {', '.join(sorted(plugins)) or 'none'})"
+        )
+    for venue, vcfg in sorted(settings.venues.items()):
+        where = f"venues.{venue}"
+        plugin = plugins.get(venue)
+        if plugin is None:
+            problems.append(
+                f"{where}: no plugin provides venue {venue!r}. Use one of: "
+                f"{', '.join(sorted(plugins)) or '(no plugins installed)'}"
+            )
+            continue
+        if type(plugin).link is VenuePlugin.link:
+            problems.append(
+                f"{where}: the {venue} plugin can replay captures but has no live "
+                "connection. Remove this venue from the live configuration"
+            )
+            continue
+        if not vcfg.accounts:
+            problems.append(
+                f"{where}: no accounts. Add [{where}.accounts.<name>] with its credentials"
+            )
+        for name in ("keep_alive_interval", "idle_timeout"):
+            value = getattr(vcfg, name)
+            if value is not None and value <= 0:
+                problems.append(f"{where}.{name}: must be more than 0 seconds")
+        if (
+            vcfg.keep_alive_interval is not None
+            and vcfg.idle_timeout is not None
+            and vcfg.idle_timeout <= vcfg.keep_alive_interval
+        ):
+            problems.append(
+                f"{where}.idle_timeout: must be longer than keep_alive_interval, or every "
+                "quiet moment would count as a stalled feed"
+            )
+        for account, acfg in sorted(vcfg.accounts.items()):
+            problems += _account_problems(where, plugin, vcfg, account, acfg, environ)
+    return problems
+
+
+def _account_problems(
+    where: str,
+    plugin: VenuePlugin,
+    vcfg: VenueConfig,
+    account: str,
+    acfg: AccountConfig,
+    environ: Mapping[str, str],
+) -> list[str]:
+    problems: list[str] = []
+    here = f"{where}.accounts.{account}"
+    url = acfg.url or vcfg.url or plugin.default_url
+    if url is None:
+        problems.append(f"{here}: no url. Set url on [{where}] (this venue has no default)")
+    elif (why := _url_problem(url, vcfg.insecure)) is not None:
+        problems.append(f"{here if acfg.url else where}.url: {why}")
+    for cred in plugin.credential_names:
+        var = acfg.credentials.get(cred)
+        if var is None:
+            problems.append(
+                f'{here}.credentials: {cred!r} is missing. Add {cred} = "<ENV_VAR_NAME>" '
+                "naming the environment variable that holds it"
+            )
+        elif not environ.get(var):
+            problems.append(
+                f"{here}.credentials.{cred}: environment variable {var} is not set or "
+                f"empty. Export {var} before starting reconciler"
+            )
+    needs = ", ".join(plugin.credential_names) or "none"
+    problems.extend(
+        f"{here}.credentials.{cred}: the {plugin.name} venue does not use a credential "
+        f"called {cred!r} (it needs: {needs})"
+        for cred in sorted(set(acfg.credentials) - set(plugin.credential_names))
+    )
+    return problems
+
+
+def plan_connections(
+    settings: Settings,
+    plugins: Mapping[str, VenuePlugin],
+    environ: Mapping[str, str],
+) -> list[ConnectionPlan]:
+    """One :class:`ConnectionPlan` per configured account.
+
+    Raises :class:`~reconciler.config_file.ConfigError` listing every problem
+    (see :func:`config_problems`).
+    """
+    from reconciler.config_file import ConfigError  # noqa: PLC0415 - avoids an import cycle
+
+    problems = config_problems(settings, plugins, environ)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    plans: list[ConnectionPlan] = []
+    conn = settings.connection
+    for venue, vcfg in sorted(settings.venues.items()):
+        plugin = plugins[venue]
+        for account, acfg in sorted(vcfg.accounts.items()):
+            url = acfg.url or vcfg.url or plugin.default_url or ""
+            creds = {name: Secret(environ[var]) for name, var in acfg.credentials.items()}
+            link = LinkSettings(
+                venue=venue, account=account, url=url, credentials=creds, options=acfg.options
+            )
+            probe = plugin.link(link)
+            timers = Timers(
+                keep_alive_interval=vcfg.keep_alive_interval or probe.keep_alive_interval,
+                idle_timeout=vcfg.idle_timeout or probe.idle_timeout,
+                connect_timeout=conn.connect_timeout,
+                backoff_initial=conn.backoff_initial,
+                backoff_max=conn.backoff_max,
+                healthy_after=conn.healthy_after,
+                auth_retry=conn.auth_retry,
+                reconnect_alert_after=conn.reconnect_alert_after,
+                close_grace=conn.close_grace,
+            )
+            plans.append(
+                ConnectionPlan(
+                    venue=venue, account=account, link=link, timers=timers, insecure=vcfg.insecure
+                )
+            )
+    return plans
