@@ -13,6 +13,7 @@ starts a half-working engine.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Literal
 from urllib.parse import urlsplit
@@ -60,8 +61,9 @@ class ConnectionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
                 raise ValueError(f"{name} must be more than 0")
         if self.backoff_max < self.backoff_initial:
             raise ValueError("backoff_max must be at least backoff_initial")
-        if self.healthy_after < 0 or self.reconnect_alert_after < 0 or self.close_grace < 0:
-            raise ValueError("healthy_after, reconnect_alert_after and close_grace must be >= 0")
+        for name in ("healthy_after", "reconnect_alert_after", "close_grace"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
 
 
 class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -131,6 +133,9 @@ class ConnectionPlan(msgspec.Struct, frozen=True, kw_only=True):
     link: LinkSettings
     timers: Timers
     insecure: bool = False
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -230,6 +235,13 @@ def _account_problems(
                 f'{here}.credentials: {cred!r} is missing. Add {cred} = "<ENV_VAR_NAME>" '
                 "naming the environment variable that holds it"
             )
+        elif not _ENV_NAME.fullmatch(var):
+            # Never echo it: a value that is not a variable name may be the secret itself.
+            problems.append(
+                f"{here}.credentials.{cred}: is not an environment variable name (letters, "
+                "digits and _, not starting with a digit). Name the variable that holds "
+                f"the {cred}; the secret itself never goes in the file"
+            )
         elif not environ.get(var):
             problems.append(
                 f"{here}.credentials.{cred}: environment variable {var} is not set or "
@@ -260,6 +272,7 @@ def plan_connections(
     if problems:
         raise ConfigError("\n".join(problems))
     plans: list[ConnectionPlan] = []
+    late: list[str] = []  # problems only the resolved (link default) timers reveal
     conn = settings.connection
     for venue, vcfg in sorted(settings.venues.items()):
         plugin = plugins[venue]
@@ -281,9 +294,18 @@ def plan_connections(
                 reconnect_alert_after=conn.reconnect_alert_after,
                 close_grace=conn.close_grace,
             )
+            if timers.idle_timeout <= timers.keep_alive_interval:
+                late.append(
+                    f"venues.{venue}.idle_timeout: the idle timeout ({timers.idle_timeout:g} s) "
+                    "must be longer than the keep-alive interval "
+                    f"({timers.keep_alive_interval:g} s), or every quiet moment would count "
+                    f"as a stalled feed. Set both on [venues.{venue}]"
+                )
             plans.append(
                 ConnectionPlan(
                     venue=venue, account=account, link=link, timers=timers, insecure=vcfg.insecure
                 )
             )
+    if late:
+        raise ConfigError("\n".join(dict.fromkeys(late)))
     return plans
