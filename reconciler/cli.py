@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler import _render
+from reconciler._cli_live import demo_command, run_command
 from reconciler.alerts import Severity, severity_at_least
 from reconciler.capture import CaptureRecord, LineError, read_capture, replay
 from reconciler.config import CoreConfig
@@ -68,6 +69,40 @@ def _parser() -> argparse.ArgumentParser:
         choices=("jsonl", "table"),
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
+    run = sub.add_parser(
+        "run",
+        help="run the live engine from a configuration file",
+        description="Connect to every configured venue account and reconcile live. "
+        "Alerts go to stdout as JSON lines, logs to stderr. Stops on Ctrl-C or SIGTERM.",
+    )
+    run.add_argument("--config", required=True, metavar="FILE", help="TOML configuration")
+    run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    demo = sub.add_parser(
+        "demo",
+        help="run the engine against simulated venues on loopback",
+        description="Start every venue simulator on loopback with clean flow and "
+        "injected faults, run the engine against them, and compare what it detected "
+        "with what was injected. Needs no configuration and no network.",
+    )
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="about how long to run (default 60)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        metavar="N",
+        help="seed of the simulated scenarios (default 1)",
+    )
+    check = sub.add_parser(
+        "check-config",
+        help="validate a configuration file and explain every problem",
+    )
+    check.add_argument("config", metavar="FILE")
     return parser
 
 
@@ -77,6 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "replay":
             return _replay(args, sys.stdout, sys.stderr)
+        if args.command == "run":
+            return run_command(args.config, sys.stdout, sys.stderr, duration=args.duration)
+        if args.command == "demo":
+            if args.duration <= 0:
+                return _fail(sys.stderr, "--duration must be more than 0")
+            return demo_command(args.duration, args.seed, sys.stdout)
+        if args.command == "check-config":
+            from reconciler._check_config import main_check_config  # noqa: PLC0415
+
+            return main_check_config(args.config, out=sys.stdout, err=sys.stderr)
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
