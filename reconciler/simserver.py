@@ -11,6 +11,7 @@ says so; Clear Street's day replay is the simulator's own business.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 import msgspec
 import trio
@@ -18,10 +19,11 @@ from trio_websocket import (
     ConnectionClosed,
     WebSocketConnection,
     WebSocketRequest,
-    serve_websocket,
+    wrap_server_stream,
 )
 
 from reconciler._clock import EpochClock
+from reconciler._driver import first_leaf
 from reconciler.alerts import Alert
 from reconciler.core import Reconciler
 from reconciler.events import Expectation
@@ -41,6 +43,9 @@ __all__ = ["ServerStats", "SimulatorServer", "play_offline"]
 
 # A client that falls this many frames behind is dropped, as venues drop slow consumers.
 _OUTBOX = 4096
+# trio-websocket's default one-message queue: a stalled session stops reading, the
+# queue fills and the client's pings go unanswered, as with a hung venue.
+_QUEUE = 1
 # How long a stalled connection hangs before the server gives up on it.
 _STALL_HOLD = 120.0
 
@@ -56,12 +61,43 @@ class ServerStats(msgspec.Struct, kw_only=True):
     dropped_idle: int = 0
     disconnects: int = 0
     stalls: int = 0
+    #: Connections that ended with an error inside the WebSocket library.
+    errors: int = 0
+
+
+class _PausableStream(trio.abc.Stream):
+    """A TCP stream the server can stop reading from: a hung venue answers nothing,
+    not even the WebSocket library's automatic pongs."""
+
+    def __init__(self, inner: trio.SocketStream) -> None:
+        self.inner = inner
+        self.paused = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        await self.inner.send_eof()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self.paused:
+            await trio.sleep_forever()
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class _Conn:
-    __slots__ = ("closing", "out_recv", "out_send", "session", "stalled", "ws")
+    __slots__ = ("closing", "out_recv", "out_send", "session", "stalled", "stream", "ws")
 
-    def __init__(self, ws: WebSocketConnection, session: SimSession) -> None:
+    def __init__(
+        self, ws: WebSocketConnection, session: SimSession, stream: _PausableStream
+    ) -> None:
+        self.stream = stream
         self.ws = ws
         self.session = session
         self.out_send, self.out_recv = trio.open_memory_channel[str | tuple[int, str]](_OUTBOX)
@@ -132,8 +168,9 @@ class SimulatorServer:
         """Serve until cancelled; reports the listening port through ``task_status``."""
         self._now_ms()
         async with trio.open_nursery() as nursery:
-            server = await nursery.start(serve_websocket, self._handle, self._host, 0, None)
-            self.port = server.port
+            serve = partial(trio.serve_tcp, self._serve_stream, 0, host=self._host)
+            listeners = await nursery.start(serve)
+            self.port = listeners[0].socket.getsockname()[1]
             nursery.start_soon(self._play_all)
             task_status.started(self.port)
 
@@ -158,11 +195,13 @@ class SimulatorServer:
         paused = 0.0
         for step in script.steps:
             await trio.sleep_until(t0 + step.at + paused)
+            # Everything waits for a listener, expectations too: the execution system's
+            # order and the venue's report of it stay as far apart as the script says.
+            paused += await self._wait_subscriber(script.account)
             if isinstance(step, Expect):
                 if self._on_expect is not None:
                     await self._on_expect(step.expectation)
                 continue
-            paused += await self._wait_subscriber(script.account)
             self._step(script.account, step)
 
     def _step(self, account: str, step: Send | Disconnect | Stall | RefuseAuth) -> None:
@@ -188,6 +227,7 @@ class SimulatorServer:
                 for conn in list(subs):
                     self._unsubscribe(conn)
                     conn.stalled.set()
+                    conn.stream.paused = True
 
     def _broadcast(self, account: str, frames: list[str]) -> None:
         for conn in list(self._subs.get(account, [])):
@@ -207,7 +247,26 @@ class SimulatorServer:
 
     # -- connections -----------------------------------------------------------------
 
-    async def _handle(self, request: WebSocketRequest) -> None:
+    async def _serve_stream(self, stream: trio.SocketStream) -> None:
+        """One TCP connection: the WebSocket layer runs in a nursery of its own, so that
+        a protocol race inside the library (it answers a ping after it started closing,
+        which wsproto refuses) ends that connection, never the whole server."""
+        try:
+            async with trio.open_nursery() as nursery:
+                pausable = _PausableStream(stream)
+                request = await wrap_server_stream(nursery, pausable, _QUEUE)
+                await self._handle(request, pausable)
+                nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            if first_leaf(group) is None:
+                raise  # only cancellations: the server is shutting down
+            self.stats.errors += 1
+        except Exception:  # noqa: BLE001 - one broken connection must not stop the server
+            self.stats.errors += 1
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async def _handle(self, request: WebSocketRequest, stream: _PausableStream) -> None:
         self.stats.connections += 1
         session = self.simulator.session()
         refusal = session.open(request.path, self._now_ms())
@@ -220,7 +279,7 @@ class SimulatorServer:
             await ws.aclose(refusal.close_code, refusal.reason)
             return
         ws = await request.accept()
-        conn = _Conn(ws, session)
+        conn = _Conn(ws, session, stream)
         self._all.add(conn)
         try:
             async with trio.open_nursery() as nursery:

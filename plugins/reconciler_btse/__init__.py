@@ -1,8 +1,9 @@
 """BTSE futures venue plugin: the ``notificationApiV4`` order stream.
 
 Exports :data:`plugin` (registered under the ``reconciler.venues`` entry point as
-``btse``), the sans-IO :class:`BtseProtocol`, and the command builders the live engine
-sends: :func:`auth_frame`, :func:`subscribe_frame`, :data:`PING_FRAME`, :func:`sign`.
+``btse``), the sans-IO :class:`BtseProtocol`, the command builders the live engine
+sends (:func:`auth_frame`, :func:`subscribe_frame`, :data:`PING_FRAME`, :func:`sign`),
+the connection recipe :class:`BtseLink` and the venue simulator :class:`BtseSimulator`.
 See docs/venues/btse.md for every mapping decision.
 """
 
@@ -11,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reconciler.lifecycle import Status
+from reconciler.link import LinkSettings
 from reconciler.plugin import VenuePlugin
 from reconciler_btse._commands import AUTH_PATH, PING_FRAME, auth_frame, sign, subscribe_frame
+from reconciler_btse._link import BtseLink
 from reconciler_btse._protocol import MAX_LIFETIME, STATUS_TABLE, TOPIC, BtseProtocol
+from reconciler_btse._simulator import BtseSession, BtseSimulator
 
 __all__ = [
     "AUTH_PATH",
@@ -23,8 +27,11 @@ __all__ = [
     "TESTNET_URL",
     "TOPIC",
     "URL",
+    "BtseLink",
     "BtsePlugin",
     "BtseProtocol",
+    "BtseSession",
+    "BtseSimulator",
     "auth_frame",
     "plugin",
     "sign",
@@ -37,14 +44,27 @@ TESTNET_URL = "wss://testws.btse.io/ws/futures"
 
 
 class BtsePlugin(VenuePlugin):
-    """The BTSE futures venue: name ``btse``, statuses from :data:`STATUS_TABLE`."""
+    """The BTSE futures venue: name ``btse``, statuses from :data:`STATUS_TABLE`.
+
+    A live account needs ``api_key`` and ``api_secret``; the URL defaults to production.
+    """
 
     name = "btse"
     status_table: Mapping[str, Status] = STATUS_TABLE
+    credential_names = ("api_key", "api_secret")
+    default_url = URL
 
     def protocol(self, account: str) -> BtseProtocol:
         """A fresh protocol object for one connection of ``account``."""
         return BtseProtocol(account)
+
+    def link(self, settings: LinkSettings) -> BtseLink:
+        """The connection recipe for one configured account."""
+        return BtseLink(settings)
+
+    def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> BtseSimulator:
+        """A simulated ``/ws/futures`` endpoint knowing each account's key and secret."""
+        return BtseSimulator(credentials)
 
 
 #: The plugin instance the entry point names.

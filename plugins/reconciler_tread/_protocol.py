@@ -6,8 +6,11 @@ from collections.abc import Mapping
 
 from reconciler.events import Event, Ignored
 from reconciler.lifecycle import Status
+from reconciler.link import LinkSettings
 from reconciler.plugin import BaseProtocol, FrameError, VenuePlugin
 from reconciler_tread._decode import STATUS_TABLE, order_update_events
+from reconciler_tread._link import TreadLink
+from reconciler_tread._simulator import TreadSimulator
 from reconciler_tread._wire import ENVELOPE_DECODER, ORDER_UPDATE_DECODER
 
 __all__ = ["ORDER_UPDATE", "TreadPlugin", "TreadProtocol"]
@@ -54,11 +57,25 @@ def _ignored_reason(tag: object) -> str:
 
 
 class TreadPlugin(VenuePlugin):
-    """The Tread.fi venue: ``name`` ``tread``, statuses as in :data:`STATUS_TABLE`."""
+    """The Tread.fi venue: ``name`` ``tread``, statuses as in :data:`STATUS_TABLE`.
+
+    A live account needs its API ``token`` and the ``url`` of its own server: every
+    customer has one (``wss://<server>/ws/orders/``), so there is no default URL.
+    """
 
     name = "tread"
     status_table: Mapping[str, Status] = STATUS_TABLE
+    credential_names = ("token",)
+    default_url = None
 
     def protocol(self, account: str) -> TreadProtocol:
         """A fresh protocol object for one connection of ``account``."""
         return TreadProtocol(account)
+
+    def link(self, settings: LinkSettings) -> TreadLink:
+        """The connection recipe for one configured account."""
+        return TreadLink(settings)
+
+    def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> TreadSimulator:
+        """A simulated Order Status WebSocket knowing each account's ``token``."""
+        return TreadSimulator(credentials)
