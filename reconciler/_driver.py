@@ -19,6 +19,7 @@ from trio_websocket import (
     WebSocketConnection,
     open_websocket_url,
 )
+from wsproto.utilities import LocalProtocolError
 
 from reconciler._clock import EpochClock
 from reconciler._messages import ConnectionEvent, FrameIn, Item
@@ -128,17 +129,24 @@ class Connection:
 
     async def _open(self) -> None:
         timers = self.plan.timers
-        async with open_websocket_url(
-            self.link.url(),
-            ssl_context=self._context(),
-            message_queue_size=_QUEUE,
-            max_message_size=_MAX_MESSAGE,
-            connect_timeout=timers.connect_timeout,
-            disconnect_timeout=timers.close_grace,
-        ) as ws:
-            self.connected_at = self.last_seen = trio.current_time()
-            self.up.set()
-            await self._connected(ws)
+        ws: WebSocketConnection | None = None
+        try:
+            async with open_websocket_url(
+                self.link.url(),
+                ssl_context=self._context(),
+                message_queue_size=_QUEUE,
+                max_message_size=_MAX_MESSAGE,
+                connect_timeout=timers.connect_timeout,
+                disconnect_timeout=timers.close_grace,
+            ) as ws:
+                self.connected_at = self.last_seen = trio.current_time()
+                self.up.set()
+                await self._connected(ws)
+        finally:
+            if ws is not None:
+                # trio-websocket leaves a client's TCP stream open when the venue
+                # started the close handshake: close it, or every reconnect leaks a socket.
+                await trio.aclose_forcefully(ws._stream)
 
     def _classify(self, exc: BaseException) -> None:
         """Re-raise ``exc`` as one of the outcomes, or as it is (a bug); returns only
@@ -161,6 +169,10 @@ class Connection:
             raise ClosedByVenueError(code, reason) from None
         if isinstance(exc, OSError | trio.BrokenResourceError):
             raise NetworkError(_os_reason(exc)) from None
+        if isinstance(exc, LocalProtocolError):
+            # The WebSocket library raced the venue's close (it answered a ping after
+            # the close began): the connection is over, nothing is wrong with the venue.
+            raise NetworkError(f"WebSocket protocol state: {exc}") from None
         raise exc
 
     def _context(self) -> ssl.SSLContext | None:
@@ -184,20 +196,30 @@ class Connection:
     async def _reader(self, ws: WebSocketConnection) -> None:
         idle = self.plan.timers.idle_timeout
         while True:
-            with trio.move_on_at(self.last_seen + idle) as scope:
-                message = await ws.get_message()
+            try:
+                with trio.move_on_at(self.last_seen + idle) as scope:
+                    message = await ws.get_message()
+            except ConnectionClosed:
+                if not self._stop.is_set():
+                    raise
+                # Shutdown: let the closer finish the close handshake (or give up
+                # after the grace period); it then ends the connection.
+                await trio.sleep_forever()
             if scope.cancelled_caught:
                 if self._stop.is_set():
                     return
-                silent = trio.current_time() - self.last_seen
-                if silent >= idle:
-                    raise FeedIdleError(silent)
+                # Compare with the deadline itself, not ``now - last_seen >= idle``:
+                # float rounding can make that false at the deadline, a hot loop.
+                if trio.current_time() >= self.last_seen + idle:
+                    raise FeedIdleError(trio.current_time() - self.last_seen)
                 continue  # a pong arrived meanwhile
             self.last_seen = trio.current_time()
             self.frames += 1
             events = self._parse(message)
             t = self._t()
             await self._emit(FrameIn(self.plan.venue, self.plan.account, message, events, t))
+            # Time spent waiting for the core (backpressure) is not the venue's silence.
+            self.last_seen = trio.current_time()
             why = self.link.refusal(events)
             if why is not None:
                 raise AuthRefusedError(why)
@@ -217,12 +239,16 @@ class Connection:
             return
         while True:
             await trio.sleep(self.plan.timers.keep_alive_interval)
+            if self._stop.is_set():
+                return  # closing: a send now would fail and cut the close handshake short
             await ws.send_message(frame)
 
     async def _pinger(self, ws: WebSocketConnection) -> None:
         interval = self.plan.timers.keep_alive_interval
         while True:
             await trio.sleep(interval)
+            if self._stop.is_set():
+                return
             # A pong proves the venue is alive even when it has nothing to say.
             with trio.move_on_after(self.plan.timers.idle_timeout):
                 await ws.ping()

@@ -106,6 +106,11 @@ class Supervisor:
         self._stale_reported = False
         self._auth_episode: int | None = None
 
+    def snapshot(self) -> AccountStatus:
+        """The account's status, counting the frames of the current connection too."""
+        current = self._current.frames if self._current is not None else 0
+        return msgspec.structs.replace(self.status, frames=self.status.frames + current)
+
     def stop(self) -> None:
         """Close the current connection cleanly and do not reconnect."""
         self._stopping = True
@@ -200,10 +205,12 @@ class Supervisor:
         self.status.connects += 1
         self.status.last_error = None
         self.log.info("connected", url=self.status.url, attempt=self.status.attempts)
-        # Healthy: the frames flow; stale and auth episodes are over.
+        # Healthy once it has stayed up a while: stale and auth episodes are over. (A
+        # venue that drops every connection right after the handshake is still down.)
+        timers = self.plan.timers
+        await trio.sleep(min(timers.healthy_after, timers.reconnect_alert_after))
         self._down_since = float("inf")
         self._stale_reported = False
-        await trio.sleep(self.plan.timers.healthy_after)
         self._auth_episode = None
 
     async def _refused(self, reason: str) -> float:
@@ -292,7 +299,9 @@ class Supervisor:
             limit_at = now + (
                 self._down_since + self.plan.timers.reconnect_alert_after - self.clock.now()
             )
-            wake = deadline if self._stale_reported else min(deadline, max(limit_at, now))
+            # Never wake "now" again: epoch rounding can leave the limit a hair short
+            # of reached at its own deadline, and a zero wait would spin.
+            wake = deadline if self._stale_reported else min(deadline, max(limit_at, now + 1e-3))
             with trio.move_on_at(wake):
                 await self._stop_event.wait()
 

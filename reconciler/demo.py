@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from io import StringIO
 from typing import TextIO
 
+import structlog
 import trio
 
 from reconciler._clock import EpochClock
@@ -134,9 +135,7 @@ def match(scripts: Sequence[Script], alerts: Sequence[Alert]) -> DemoReport:
     # A fault can prove itself twice (an overfill seen in the order report and again in
     # the executions' sum): a further alert of the same code on the same order belongs
     # to the fault it repeats, not to the false alerts.
-    explained = {
-        (a.venue, a.account, a.code, a.order_id): r for r in results for a in r.matched
-    }
+    explained = {(a.venue, a.account, a.code, a.order_id): r for r in results for a in r.matched}
     for alert in alerts:
         owner = explained.get((alert.venue, alert.account, alert.code, alert.order_id))
         if alert.id not in used and owner is not None and alert.order_id is not None:
@@ -204,25 +203,31 @@ async def run_demo(
 
     strict = tuple(f"{s.venue}:{s.account}" for s in scripts if s.strict)
     alerts: list[Alert] = []
+    # The engine's log lines would drown the demo's own output; the caller's logging
+    # configuration is restored afterwards.
+    saved = structlog.get_config()
     configure_logging(format="json", level="critical", stream=StringIO())
-    async with trio.open_nursery() as nursery:
-        for server in servers.values():
-            await nursery.start(server.run)
-        settings, environ = _settings(servers, creds, strict)
-        async with open_engine(settings, plugins=found, environ=environ) as engine:
-            engine_box.append(engine)
-            engine_ready.set()
-            _header(stream, servers, scripts, duration)
-            async with trio.open_nursery() as inner:
-                inner.start_soon(_print_alerts, engine, alerts, stream, show_status)
-                if show_status:
-                    inner.start_soon(_status_line, engine, alerts, stream)
-                for server in servers.values():
-                    await server.finished.wait()
-                await trio.sleep(_TAIL)
-                inner.cancel_scope.cancel()
-            frames = _frames_by_venue(engine)
-        nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            for server in servers.values():
+                await nursery.start(server.run)
+            settings, environ = _settings(servers, creds, strict)
+            async with open_engine(settings, plugins=found, environ=environ) as engine:
+                engine_box.append(engine)
+                engine_ready.set()
+                _header(stream, servers, scripts, duration)
+                async with trio.open_nursery() as inner:
+                    inner.start_soon(_print_alerts, engine, alerts, stream, show_status)
+                    if show_status:
+                        inner.start_soon(_status_line, engine, alerts, stream)
+                    for server in servers.values():
+                        await server.finished.wait()
+                    await trio.sleep(_TAIL)
+                    inner.cancel_scope.cancel()
+                frames = _frames_by_venue(engine)
+            nursery.cancel_scope.cancel()
+    finally:
+        structlog.configure(**saved)
     if show_status:
         stream.write("\r\x1b[K")
     report = match(scripts, alerts)

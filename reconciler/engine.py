@@ -124,7 +124,7 @@ class Engine:
 
     def connections(self) -> list[AccountStatus]:
         """The state of every venue account's connection."""
-        return [s.status for s in self._supervisors]
+        return [s.snapshot() for s in self._supervisors]
 
     def stats(self) -> dict[str, int]:
         """The core's counters plus ``alerts`` and ``channel.waiting``."""

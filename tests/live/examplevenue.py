@@ -116,6 +116,7 @@ class ExampleSession(SimSession):
 
     def open(self, target: str, now_ms: int) -> Refusal | None:
         """Every connection is accepted; the login decides."""
+        self.sim.opened.append(now_ms)
         return None
 
     def receive(self, frame: str, now_ms: int) -> Reply:
@@ -127,8 +128,10 @@ class ExampleSession(SimSession):
         if msg.get("op") == "login":
             account = self.sim.account_for("token", str(msg.get("token")))
             if account is None or self.sim.consume_refusal(account):
+                self.sim.logins.append((now_ms, False))
                 return Reply(frames=('{"type":"login","ok":false}',), close=(1008, "bad token"))
             self.account = account
+            self.sim.logins.append((now_ms, True))
             return Reply(frames=('{"type":"login","ok":true}',), subscribed=True)
         return Reply()
 
@@ -148,7 +151,12 @@ class ExampleSimulator(VenueSimulator):
 
     def __init__(self, credentials: Mapping[str, Mapping[str, str]]) -> None:
         super().__init__(credentials)
+        #: When each ping arrived (epoch ms, the server's clock).
         self.ping_times: list[int] = []
+        #: When each connection was opened (epoch ms).
+        self.opened: list[int] = []
+        #: Each login: when (epoch ms) and whether it was accepted.
+        self.logins: list[tuple[int, bool]] = []
 
     def session(self) -> ExampleSession:
         """A session for one connection."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from io import StringIO
 
 import trio
-
 from live.examplevenue import ExamplePlugin
+
 from reconciler.demo import run_demo
 
 
