@@ -158,7 +158,10 @@ class Connection:
                 raise AuthRefusedError(f"handshake refused with HTTP {exc.status_code}") from None
             raise NetworkError(f"handshake refused with HTTP {exc.status_code}") from None
         if isinstance(exc, HandshakeError):
-            raise NetworkError(f"WebSocket handshake failed: {type(exc).__name__}") from None
+            # trio-websocket keeps the real reason (DNS, refused, certificate) as the cause.
+            cause = exc.__cause__
+            why = _os_reason(cause) if cause is not None else type(exc).__name__
+            raise NetworkError(f"WebSocket handshake failed: {why}") from None
         if isinstance(exc, ConnectionClosed):
             if self._stop.is_set():
                 return
@@ -270,8 +273,12 @@ class Connection:
 
 
 def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, OSError) and str(exc):
+        return f"{type(exc).__name__}: {str(exc)[:120]}"
     return type(exc).__name__
 
 

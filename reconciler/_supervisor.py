@@ -105,6 +105,7 @@ class Supervisor:
         self._down_since = clock.now()
         self._stale_reported = False
         self._auth_episode: int | None = None
+        self._attempt_no = 0
 
     def snapshot(self) -> AccountStatus:
         """The account's status, counting the frames of the current connection too."""
@@ -153,8 +154,16 @@ class Supervisor:
                 on_parser_error=self._parser_bug,
             )
             self._current = conn
-            self.log.info("connecting", url=self.status.url, attempt=self.backoff.failures + 1)
-            await self._run_connection(conn)
+            # The attempt count since the last healthy connection (1 = first try).
+            self._attempt_no = self.backoff.failures + 1
+            self.log.info("connecting", url=self.status.url, attempt=self._attempt_no)
+            try:
+                await self._run_connection(conn)
+            finally:
+                # Before the next delay is chosen: a connection that stayed healthy
+                # long enough starts the backoff again from its initial delay.
+                if conn.connected_at is not None and conn.up_for >= plan.timers.healthy_after:
+                    self.backoff.reset()
             return 0.0
         except AuthRefusedError as exc:
             return await self._refused(str(exc))
@@ -204,7 +213,7 @@ class Supervisor:
         self.status.state = "connected"
         self.status.connects += 1
         self.status.last_error = None
-        self.log.info("connected", url=self.status.url, attempt=self.status.attempts)
+        self.log.info("connected", url=self.status.url, attempt=self._attempt_no)
         # Healthy once it has stayed up a while: stale and auth episodes are over. (A
         # venue that drops every connection right after the handshake is still down.)
         timers = self.plan.timers

@@ -29,6 +29,7 @@ from reconciler._clock import EpochClock
 from reconciler._messages import ConnectionEvent, ExpectIn, FrameIn, Item, LiveAlert
 from reconciler._supervisor import AccountStatus, Supervisor
 from reconciler.alerts import Alert, Severity
+from reconciler.config_file import ConfigError
 from reconciler.core import OrderState, Reconciler
 from reconciler.events import Expectation
 from reconciler.logs import bind_secrets, get_logger, guard_library_loggers
@@ -245,7 +246,14 @@ async def open_engine(
     plugins never leave this context: they become alerts and restarts.
     """
     found = dict(plugins) if plugins is not None else load_plugins()
-    plans = plan_connections(settings, found, os.environ if environ is None else environ)
+    try:
+        plans = plan_connections(settings, found, os.environ if environ is None else environ)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a plugin refusing its settings is a config error
+        raise ConfigError(
+            f"a venue plugin refused the configuration: {type(exc).__name__}: {exc}"
+        ) from None
     guard_library_loggers()
     bind_secrets(s.reveal() for p in plans for s in p.link.credentials.values())
     engine = Engine(settings, found, plans, EpochClock(), ssl_context=ssl_context)
