@@ -1,8 +1,9 @@
 """Bybit legacy inverse v2 private stream (``wss://stream.bybit.com/realtime``).
 
 Exports the :data:`plugin` instance registered under the ``reconciler.venues``
-entry-point group, the sans-IO :class:`BybitProtocol`, the status table and the
-command builders the live engine uses to authenticate, subscribe and ping.
+entry-point group, the sans-IO :class:`BybitProtocol`, the status table, the command
+builders, the connection recipe :class:`BybitLink` and the simulated venue
+:class:`BybitSimulator` (with its per-connection :class:`BybitSession`).
 See ``docs/venues/bybit.md`` for every mapping decision.
 """
 
@@ -20,17 +21,23 @@ from ._commands import (
     subscribe_frame,
 )
 from ._decode import STATUS_TABLE
+from ._link import AUTH_EXPIRY_MS, BybitLink
 from ._protocol import BybitPlugin, BybitProtocol
+from ._simulator import BybitSession, BybitSimulator
 
 __all__ = [
+    "AUTH_EXPIRY_MS",
     "PING_FRAME",
     "PING_INTERVAL",
     "STATUS_TABLE",
     "STREAM_URL",
     "SUBSCRIBE_TOPICS",
     "TESTNET_STREAM_URL",
+    "BybitLink",
     "BybitPlugin",
     "BybitProtocol",
+    "BybitSession",
+    "BybitSimulator",
     "auth_frame",
     "auth_query",
     "plugin",

@@ -26,8 +26,10 @@ from reconciler.events import (
     VenueError,
 )
 from reconciler.lifecycle import Status
+from reconciler.link import LinkSettings
 from reconciler.plugin import BaseProtocol, FrameError, VenuePlugin, excerpt
 
+from ._commands import STREAM_URL
 from ._decode import (
     STATUS_TABLE,
     execution_event,
@@ -35,6 +37,8 @@ from ._decode import (
     position_event,
     stop_order_event,
 )
+from ._link import CREDENTIAL_NAMES, BybitLink
+from ._simulator import BybitSimulator
 from ._wire import (
     ENVELOPE,
     PRIVATE_FRAME,
@@ -142,7 +146,18 @@ class BybitPlugin(VenuePlugin):
     name = "bybit"
     status_table: Mapping[str, Status] = STATUS_TABLE
     streams_executions = True
+    credential_names: tuple[str, ...] = CREDENTIAL_NAMES
+    default_url: str | None = STREAM_URL
 
     def protocol(self, account: str) -> BybitProtocol:
         """A fresh protocol object for one connection of ``account``."""
         return BybitProtocol(account)
+
+    def link(self, settings: LinkSettings) -> BybitLink:
+        """The connection recipe for one account: auth frame, subscribe, ping every 20 s."""
+        return BybitLink(settings)
+
+    def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> BybitSimulator:
+        """A simulated ``/realtime`` stream knowing each account's ``api_key`` and
+        ``api_secret``."""
+        return BybitSimulator(credentials)

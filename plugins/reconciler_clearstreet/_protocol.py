@@ -9,6 +9,7 @@ import msgspec
 
 from reconciler.events import Event, Ignored, Malformed, Sequenced
 from reconciler.lifecycle import Status
+from reconciler.link import LinkSettings
 from reconciler.plugin import (
     BaseProtocol,
     FrameError,
@@ -16,7 +17,9 @@ from reconciler.plugin import (
     content_digest,
     excerpt,
 )
+from reconciler_clearstreet._link import CREDENTIAL_NAMES, STREAM_URL, ClearStreetLink
 from reconciler_clearstreet._mapping import STATUS_TABLE, day_of, payload_event
+from reconciler_clearstreet._simulator import ClearStreetSimulator
 from reconciler_clearstreet._wire import (
     CANONICAL_ENCODER,
     ENVELOPE_DECODER,
@@ -138,7 +141,17 @@ class ClearStreetPlugin(VenuePlugin):
     name = "clearstreet"
     status_table: Mapping[str, Status] = STATUS_TABLE
     streams_executions = True
+    credential_names: tuple[str, ...] = CREDENTIAL_NAMES
+    default_url: str | None = STREAM_URL
 
     def protocol(self, account: str) -> ClearStreetProtocol:
         """A fresh protocol object for one connection of ``account``."""
         return ClearStreetProtocol(account)
+
+    def link(self, settings: LinkSettings) -> ClearStreetLink:
+        """The connection recipe for one account: one subscribe message with the token."""
+        return ClearStreetLink(settings)
+
+    def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> ClearStreetSimulator:
+        """A simulated ``activity`` channel knowing each account id's ``token``."""
+        return ClearStreetSimulator(credentials)
