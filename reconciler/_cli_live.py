@@ -74,10 +74,17 @@ async def _run(
 
 
 async def _write_alerts(engine: Engine, out: TextIO) -> None:
+    # Written from a worker thread: a reader that stops draining the pipe then holds up
+    # only this subscriber (whose bounded buffer drops the newest alerts, counted and
+    # logged), never the feed.
     async with engine.alerts() as alerts:
         async for alert in alerts:
-            out.write(_render.jsonl(alert))
-            out.flush()
+            await trio.to_thread.run_sync(_write, out, _render.jsonl(alert), abandon_on_cancel=True)
+
+
+def _write(out: TextIO, text: str) -> None:
+    out.write(text)
+    out.flush()
 
 
 def demo_command(duration: float, seed: int, out: TextIO) -> int:
