@@ -9,6 +9,15 @@ The public API of the core:
 * :mod:`reconciler.alerts` — the alert catalog (:class:`AlertCode`, :class:`Severity`).
 * :mod:`reconciler.plugin` — the venue plugin contract (:class:`VenuePlugin`).
 * :mod:`reconciler.capture` — the capture format and :func:`replay`.
+
+The live engine, for Trio programs (imported on demand, so replay-only users do not
+load the network stack):
+
+* :func:`reconciler.engine.open_engine` — every configured venue account, supervised,
+  feeding one core; alerts as an async stream (see docs/embedding.md).
+* :mod:`reconciler.settings` and :func:`reconciler.config_file.load_settings` — the
+  configuration; :mod:`reconciler.link` and :mod:`reconciler.simulator` — the live half
+  of the plugin contract (see docs/plugins.md).
 """
 
 from __future__ import annotations

@@ -8,8 +8,11 @@ A venue plugin is a package that exposes a :class:`VenuePlugin` instance through
 
 Its :meth:`VenuePlugin.protocol` returns a sans-IO :class:`VenueProtocol`: an object
 that turns each received frame into normalized :mod:`reconciler.events` and never
-awaits. Plugins use only this module, :mod:`reconciler.events` and
-:mod:`reconciler.lifecycle`; the core never imports a plugin.
+awaits. For live runs, :meth:`VenuePlugin.link` describes the connection
+(:mod:`reconciler.link`) and :meth:`VenuePlugin.simulator` provides a simulated venue
+(:mod:`reconciler.simulator`, :mod:`reconciler.scripting`). Plugins use only these
+public modules plus :mod:`reconciler.events`, :mod:`reconciler.lifecycle` and
+:mod:`reconciler.alerts`; the core never imports a plugin.
 """
 
 from __future__ import annotations
@@ -122,7 +125,11 @@ class VenuePlugin(abc.ABC):
 
     @abc.abstractmethod
     def protocol(self, account: str) -> VenueProtocol:
-        """A fresh sans-IO protocol object for one connection of ``account``."""
+        """A fresh sans-IO protocol object for ``account``.
+
+        The core and the live engine keep one per account, across reconnections, so a
+        replay of the account's frames parses exactly as the live run did.
+        """
 
     def link(self, settings: LinkSettings) -> VenueLink:
         """The sans-IO connection recipe for one configured account (live venues only).
