@@ -153,9 +153,9 @@ def load_plugins(
 ) -> dict[str, VenuePlugin]:
     """Load every venue plugin registered in ``group``, keyed by venue name.
 
-    A plugin that fails to import or is not a :class:`VenuePlugin` is reported through
-    ``on_error`` (name, exception) and skipped; without ``on_error`` it raises
-    :class:`PluginLoadError`.
+    A plugin that fails to import, is not a :class:`VenuePlugin`, or names a venue
+    another plugin already provides is reported through ``on_error`` (name, exception)
+    and skipped; without ``on_error`` it raises :class:`PluginLoadError`.
     """
     found: dict[str, VenuePlugin] = {}
     for ep in entry_points(group=group):
@@ -168,6 +168,17 @@ def load_plugins(
             if on_error is None:
                 raise PluginLoadError(f"venue plugin {ep.name!r} failed to load: {exc}") from exc
             on_error(ep.name, exc)
+            continue
+        if obj.name in found and found[obj.name] is not obj:
+            # Two packages claiming one venue name: keeping either silently would make
+            # the engine's behaviour depend on installation order.
+            clash = PluginLoadError(
+                f"venue plugin {ep.name!r} ({ep.value}) names venue {obj.name!r}, "
+                "which another installed plugin already provides"
+            )
+            if on_error is None:
+                raise clash
+            on_error(ep.name, clash)
             continue
         found[obj.name] = obj
     return found

@@ -28,7 +28,7 @@ from reconciler.engine import open_engine
 from reconciler.events import Event
 from reconciler.lifecycle import Status
 from reconciler.link import LinkSettings
-from reconciler.plugin import load_plugins
+from reconciler.plugin import PluginLoadError, load_plugins
 from reconciler.simserver import SimulatorServer
 from reconciler.simulator import Script, Send
 
@@ -232,3 +232,33 @@ async def test_discovered_plugin_runs_in_the_engine(
             await trio.sleep(1)
         nursery.cancel_scope.cancel()
     assert [(str(a.code), a.order_id) for a in alerts] == [("FILL_REGRESSION", "main-regress")]
+
+
+class _Impostor(ExamplePlugin):
+    """A plugin that claims a venue name another package already provides."""
+
+    name = "btse"
+
+
+impostor = _Impostor()
+
+
+def test_two_plugins_claiming_one_venue_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second plugin naming an already provided venue is refused with a clear error,
+    never silently preferred or dropped depending on installation order."""
+    dist = tmp_path / "impostor-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: impostor\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[reconciler.venues]\nimpostor = live.test_engine_plugins:impostor\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    with pytest.raises(PluginLoadError, match="names venue 'btse'"):
+        load_plugins()
+    skipped: list[str] = []
+    found = load_plugins(on_error=lambda name, _exc: skipped.append(name))
+    assert len(skipped) == 1  # whichever of the two came second
+    assert "btse" in found
