@@ -192,8 +192,6 @@ class Supervisor:
                     ConnectionEvent(plan.venue, plan.account, "disconnected", self.clock.now())
                 )
                 self.log.info("disconnected", frames=conn.frames, up_for=round(conn.up_for, 1))
-                if conn.up_for >= plan.timers.healthy_after:
-                    self.backoff.reset()
 
     async def _run_connection(self, conn: Connection) -> None:
         try:

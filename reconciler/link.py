@@ -28,7 +28,6 @@ __all__ = [
     "LinkSettings",
     "Secret",
     "VenueLink",
-    "credential_names_missing",
     "redact_url",
 ]
 
@@ -170,10 +169,3 @@ def redact_url(url: str) -> str:
         port = None
     netloc = f"{host}:{port}" if port is not None else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def credential_names_missing(
-    required: Sequence[str], credentials: Mapping[str, Secret]
-) -> list[str]:
-    """The names in ``required`` that ``credentials`` lacks or has empty."""
-    return [name for name in required if not credentials.get(name)]
