@@ -8,7 +8,6 @@ input always runs the same checks in the same order.
 from __future__ import annotations
 
 import heapq
-import itertools
 from enum import IntEnum
 
 
@@ -37,7 +36,8 @@ class TimerQueue:
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Check, Subject]] = []
-        self._counter = itertools.count()
+        # A plain int, not itertools.count: the queue is pickled into state snapshots.
+        self._counter = 0
         # Checks re-examine current state, so the same check for the same subject at the
         # same time is one check (a multi-order frame touches its parent once per child).
         self._pending: set[tuple[float, Check, Subject]] = set()
@@ -48,7 +48,8 @@ class TimerQueue:
         if key in self._pending:
             return
         self._pending.add(key)
-        heapq.heappush(self._heap, (due, next(self._counter), check, subject))
+        self._counter += 1
+        heapq.heappush(self._heap, (due, self._counter, check, subject))
 
     def pop_due(self, now: float) -> tuple[float, Check, Subject] | None:
         """The earliest check due at or before ``now``, removed; ``None`` if none is due."""
@@ -64,3 +65,7 @@ class TimerQueue:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+    def pending(self) -> list[tuple[float, Check, Subject]]:
+        """Every pending check as ``(due, check, subject)``, in the order they will run."""
+        return [(due, check, subject) for due, _, check, subject in sorted(self._heap)]

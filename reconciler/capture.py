@@ -7,6 +7,11 @@ One JSON object per line (see ``docs/capture-format.md``)::
     {"t": ..., "event": "expect", "venue": ..., "account": ..., "client_order_id": ...,
      "symbol": ..., "side": "buy" | "sell", "quantity": "...", "price": "..."}
     {"t": ..., "event": "tick"}
+    {"t": ..., "event": "report", "venue": ..., "account": ..., "code": "FEED_STALE",
+     "message": ..., "evidence": {...}, "facts": ["...", ...]}
+
+A frame received as binary (WebSocket bytes) is written ``"frame_b64"`` instead of
+``"frame"`` so that it replays byte for byte.
 
 A replay feeds these, in time order, to the same :class:`~reconciler.Reconciler` a live
 run uses, with ``t`` as the clock.
@@ -14,6 +19,8 @@ run uses, with ``t`` as the clock.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import heapq
 import math
 from collections.abc import Collection, Iterable, Iterator
@@ -21,7 +28,7 @@ from decimal import Decimal
 
 import msgspec
 
-from reconciler.alerts import Alert
+from reconciler.alerts import Alert, AlertCode
 from reconciler.core import Reconciler, UnknownVenueError
 from reconciler.events import Expectation
 from reconciler.plugin import FrameError, parse_decimal, parse_quantity
@@ -33,7 +40,9 @@ __all__ = [
     "ExpectRecord",
     "FrameRecord",
     "LineError",
+    "ReportRecord",
     "TickRecord",
+    "apply_record",
     "encode_record",
     "read_capture",
     "replay",
@@ -41,11 +50,11 @@ __all__ = [
 
 
 class FrameRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A frame received from a venue."""
+    """A frame received from a venue: text, or bytes for a binary WebSocket message."""
 
     t: float
     venue: str
-    frame: str
+    frame: str | bytes
     account: str = "default"
 
 
@@ -71,7 +80,21 @@ class TickRecord(msgspec.Struct, frozen=True, kw_only=True):
     t: float
 
 
-CaptureRecord = FrameRecord | ConnectionRecord | ExpectRecord | TickRecord
+class ReportRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """An alert a live connection raised outside the core (FEED_STALE, AUTH_FAILED,
+    PLUGIN_ERROR), kept so that a replay raises it again with the same id."""
+
+    t: float
+    venue: str
+    account: str
+    code: AlertCode
+    message: str
+    evidence: dict[str, str]
+    #: The facts that identify it, as text (an alert id hashes each fact's text).
+    facts: tuple[str, ...]
+
+
+CaptureRecord = FrameRecord | ConnectionRecord | ExpectRecord | TickRecord | ReportRecord
 
 
 class CaptureError(Exception):
@@ -94,12 +117,17 @@ class _Line(msgspec.Struct, kw_only=True):
     venue: str | None = None
     account: str | None = None
     frame: str | None = None
+    frame_b64: str | None = None
     event: str | None = None
     client_order_id: str | None = None
     symbol: str | None = None
     side: str | None = None
     quantity: str | int | float | None = None
     price: str | int | float | None = None
+    code: str | None = None
+    message: str | None = None
+    evidence: dict[str, str] | None = None
+    facts: list[str] | None = None
 
 
 _LINE = msgspec.json.Decoder(_Line)
@@ -116,16 +144,26 @@ def _record(line: _Line) -> CaptureRecord:
     if not math.isfinite(line.t):
         raise ValueError("t must be a finite number of seconds")
     account = line.account or "default"
-    if line.frame is not None:
-        if line.event is not None:
-            raise ValueError("a line has either 'frame' or 'event', not both")
+    if line.frame is not None or line.frame_b64 is not None:
+        if line.event is not None or (line.frame is not None and line.frame_b64 is not None):
+            raise ValueError("a line has one of 'frame', 'frame_b64' or 'event'")
         if not line.venue:
             raise ValueError("a frame line needs 'venue'")
-        return FrameRecord(t=line.t, venue=line.venue, account=account, frame=line.frame)
+        frame: str | bytes
+        if line.frame is not None:
+            frame = line.frame
+        else:
+            try:
+                frame = base64.b64decode(str(line.frame_b64), validate=True)
+            except binascii.Error:
+                raise ValueError("'frame_b64' is not valid base64") from None
+        return FrameRecord(t=line.t, venue=line.venue, account=account, frame=frame)
     if line.event is None:
         raise ValueError("a line needs 'frame' or 'event'")
     if line.event == "tick":
         return TickRecord(t=line.t)
+    if line.event == "report":
+        return _report(line, account)
     if line.event in _CONNECTION_EVENTS:
         if not line.venue:
             raise ValueError(f"a {line.event!r} line needs 'venue'")
@@ -154,7 +192,25 @@ def _record(line: _Line) -> CaptureRecord:
         )
         return ExpectRecord(t=line.t, expectation=exp)
     raise ValueError(
-        f"unknown event {line.event!r} (expected connected, disconnected, expect or tick)"
+        f"unknown event {line.event!r} (expected connected, disconnected, expect, tick or report)"
+    )
+
+
+def _report(line: _Line, account: str) -> ReportRecord:
+    if not line.venue or not line.code or line.message is None:
+        raise ValueError("a 'report' line needs venue, code and message")
+    try:
+        code = AlertCode(line.code)
+    except ValueError:
+        raise ValueError(f"unknown alert code {line.code!r}") from None
+    return ReportRecord(
+        t=line.t,
+        venue=line.venue,
+        account=account,
+        code=code,
+        message=line.message,
+        evidence=dict(line.evidence or {}),
+        facts=tuple(line.facts or ()),
     )
 
 
@@ -206,6 +262,28 @@ def encode_record(record: CaptureRecord) -> bytes:
         return msgspec.json.encode(obj)
     if isinstance(record, TickRecord):
         return msgspec.json.encode({"t": record.t, "event": "tick"})
+    if isinstance(record, ReportRecord):
+        return msgspec.json.encode(
+            {
+                "t": record.t,
+                "event": "report",
+                "venue": record.venue,
+                "account": record.account,
+                "code": str(record.code),
+                "message": record.message,
+                "evidence": record.evidence,
+                "facts": list(record.facts),
+            }
+        )
+    if isinstance(record, FrameRecord) and isinstance(record.frame, bytes):
+        return msgspec.json.encode(
+            {
+                "t": record.t,
+                "venue": record.venue,
+                "account": record.account,
+                "frame_b64": base64.b64encode(record.frame).decode("ascii"),
+            }
+        )
     return msgspec.json.encode(record)
 
 
@@ -231,7 +309,7 @@ def replay(
             break
         last = record.t if last is None else max(last, record.t)
         try:
-            yield from _apply(reconciler, record)
+            yield from apply_record(reconciler, record)
         except UnknownVenueError as exc:
             if errors is not None:
                 errors.append(LineError("<capture>", 0, f"{exc} (t={record.t})"))
@@ -242,7 +320,8 @@ def replay(
         yield from reconciler.advance(last + max(cfg.settle_window, cfg.ack_timeout))
 
 
-def _apply(rec: Reconciler, record: CaptureRecord) -> list[Alert]:
+def apply_record(rec: Reconciler, record: CaptureRecord) -> list[Alert]:
+    """Apply one capture record to ``rec``; the alerts it raised."""
     if isinstance(record, FrameRecord):
         return rec.feed(record.venue, record.account, record.frame, record.t)
     if isinstance(record, ConnectionRecord):
@@ -251,4 +330,16 @@ def _apply(rec: Reconciler, record: CaptureRecord) -> list[Alert]:
         if record.expectation.venue not in rec.venues:
             raise UnknownVenueError(record.expectation.venue)
         return rec.expect(record.expectation, record.t)
+    if isinstance(record, ReportRecord):
+        if record.venue not in rec.venues:
+            raise UnknownVenueError(record.venue)
+        return rec.report(
+            record.code,
+            venue=record.venue,
+            account=record.account,
+            t=record.t,
+            message=record.message,
+            evidence=record.evidence,
+            facts=record.facts,
+        )
     return rec.advance(record.t)
