@@ -15,6 +15,7 @@ from functools import partial
 import msgspec
 
 from reconciler import _expectations, _fills, _orders, _parents, _streams
+from reconciler import _snapshot as _snapshots
 from reconciler._labels import label
 from reconciler._model import HistoryEntry, OrderRecord
 from reconciler._numbers import EXACT
@@ -247,6 +248,35 @@ class Reconciler:
     def position(self, venue: str, account: str, symbol: str) -> PositionUpdate | None:
         """The last position report for a symbol (kept for later checks)."""
         return self._positions.get((venue, account, symbol))
+
+    def snapshot(self) -> bytes:
+        """The whole model as bytes, for :meth:`restore` (the journal's state snapshots).
+
+        Only restore bytes from a trusted source (the engine's own journal): they are a
+        pickle.
+        """
+        return _snapshots.dumps(_snapshots.CoreState(self._st, self._streams, self._positions))
+
+    def restore(self, blob: bytes) -> None:
+        """Replace the model with one :meth:`snapshot` produced.
+
+        The restored model resumes exactly: open orders, fill sets, sequence positions,
+        pending checks and de-duplication memory. This reconciler's plugins and
+        configuration are kept (a changed threshold applies from now on). Raises
+        :class:`~reconciler._snapshot.SnapshotError` for bytes it cannot restore.
+        """
+        core = _snapshots.loads(blob)
+        core.state.config = self.config
+        core.state.execution_venues = self._st.execution_venues
+        core.state.out = []
+        self._st = core.state
+        self._streams = core.streams
+        self._positions = core.positions
+
+    def state_digest(self) -> str:
+        """A digest of the model that does not depend on receive times (see
+        :func:`reconciler._snapshot.digest`): equal for two runs that saw the same frames."""
+        return _snapshots.digest(_snapshots.CoreState(self._st, self._streams, self._positions))
 
     def stats(self) -> dict[str, int]:
         """Counters: frames, events by kind, duplicates dropped, alerts by code, ..."""
