@@ -1,10 +1,12 @@
 """The embedded journal backend: SQLite (stdlib :mod:`sqlite3`) in WAL mode.
 
-Schema (version 1)::
+Schema (version 2)::
 
     schema_version(version)                       -- one row
     records(seq PK AUTOINCREMENT, kind, t, venue, account, connection_id, payload)
     alerts(id PK, t, code, severity, venue, account, body)   -- rowid: first appended
+    snapshots(seq PK, t, taken, body)             -- core state after record ``seq``
+    + the outbox tables (:mod:`reconciler._sqlite_outbox`)
 
 Why one ``records`` table with a ``kind`` column rather than a table per kind: a replay
 needs the single append order across frames, connection events and expectations, and
@@ -18,7 +20,18 @@ filters use an index; what differs per kind lives in ``payload``:
   stores a ``str`` as TEXT and ``bytes`` as a BLOB and gives back the same type;
 * ``connection``: the event name;
 * ``expect``: the :class:`~reconciler.events.Expectation` as msgspec JSON (decimals as
-  exact strings).
+  exact strings);
+* ``resume``: nothing — the engine restarted at ``t`` and postponed pending checks by
+  its downtime (:meth:`reconciler.Reconciler.resume`);
+* ``tick``: nothing (an empty string) — the core's clock was advanced to ``t`` to run
+  checks that came due with no frame arriving, journaled so a replay runs them too;
+* ``report``: a :class:`~reconciler.capture.ReportRecord` as msgspec JSON (an alert a
+  connection raised outside the core).
+
+A snapshot row holds the core's state (:meth:`reconciler.Reconciler.snapshot`) after
+every record up to ``seq``; recovery restores the newest and replays the records after
+it. Retention (:meth:`SqliteJournal.prune`) deletes old records only up to the newest
+snapshot, so snapshot plus tail is always the whole state.
 
 ``AUTOINCREMENT`` keeps a committed sequence number from ever being reused, even after
 old rows are pruned. Alerts are keyed by their deterministic id and inserted with
@@ -34,27 +47,41 @@ durable against a process crash (see :mod:`reconciler.journal` for what it can l
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator
 from os import PathLike
-from typing import Final, cast
+from pathlib import Path
+from typing import Final
 
 import msgspec
 
+from reconciler._sqlite_outbox import OUTBOX_SCHEMA, SqliteOutbox
 from reconciler.alerts import Alert
-from reconciler.capture import CaptureRecord, ConnectionRecord, ExpectRecord, FrameRecord
+from reconciler.capture import (
+    CaptureRecord,
+    ConnectionRecord,
+    ExpectRecord,
+    FrameRecord,
+    ReportRecord,
+    ResumeRecord,
+    TickRecord,
+)
 from reconciler.events import Expectation
-from reconciler.journal import CONNECTION_EVENTS, JournalError
+from reconciler.journal import CONNECTION_EVENTS, JournalError, Snapshot
 
 __all__ = ["SCHEMA_VERSION", "SqliteJournal"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _SCHEMA: Final = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE records (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('frame', 'connection', 'expect')),
+    kind TEXT NOT NULL CHECK (
+        kind IN ('frame', 'connection', 'expect', 'tick', 'resume', 'report')
+    ),
     t REAL NOT NULL,
     venue TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -72,6 +99,12 @@ CREATE TABLE alerts (
     account TEXT NOT NULL,
     body BLOB NOT NULL
 );
+CREATE TABLE snapshots (
+    seq INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    taken REAL NOT NULL,
+    body BLOB NOT NULL
+);
 """
 
 _SYNCHRONOUS: Final = frozenset({"NORMAL", "FULL"})
@@ -79,6 +112,7 @@ _SYNCHRONOUS: Final = frozenset({"NORMAL", "FULL"})
 _FETCH: Final = 1000
 
 _EXPECTATION = msgspec.json.Decoder(Expectation)
+_REPORT = msgspec.json.Decoder(ReportRecord)
 _ALERT = msgspec.json.Decoder(Alert)
 
 
@@ -89,21 +123,47 @@ class SqliteJournal:
     another schema version. Usable as a context manager (``close`` on exit).
     """
 
-    def __init__(self, path: str | PathLike[str], *, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, path: str | PathLike[str], *, synchronous: str = "NORMAL", read_only: bool = False
+    ) -> None:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        self._read_only = read_only
+        self._lock: int | None = None if read_only else _lock(Path(path))
         # isolation_level=None: the module must not open or commit transactions behind
         # our back; appends open one explicitly and only commit() ends it.
-        self._db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
+        self._db: sqlite3.Connection | None
+        try:
+            if read_only:
+                # mode=ro: reading a journal (export, report) never creates or changes one,
+                # and reads alongside a running engine thanks to WAL.
+                uri = Path(path).resolve().as_uri() + "?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
+            else:
+                self._db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            self._unlock()
+            raise JournalError(f"cannot open {path}: {exc}") from None
         try:
             self._setup(synchronous.upper())
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            self._db = None
+            self._unlock()
+            raise JournalError(f"{path} is not a reconciler journal ({exc})") from None
         except BaseException:
             self._db.close()
             self._db = None
+            self._unlock()
             raise
+        #: The durable alert outbox, in the same database (see :mod:`reconciler.delivery`).
+        self.outbox = SqliteOutbox(self)
 
     def _setup(self, synchronous: str) -> None:
         db = self._conn
+        if self._read_only:
+            self._check_version()
+            return
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # e.g. an in-memory database
             raise JournalError(f"the journal needs WAL mode, SQLite gave {mode!r}")
@@ -115,12 +175,21 @@ class SqliteJournal:
             # One transaction, so a crash while creating leaves an empty file, not half
             # a schema.
             db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
+            for statement in (_SCHEMA + OUTBOX_SCHEMA).split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             db.execute("COMMIT")
             return
+        self._check_version()
+
+    def _check_version(self) -> None:
+        db = self._conn
+        exists = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if exists is None:
+            raise JournalError("not a reconciler journal (no schema_version table)")
         row = db.execute("SELECT version FROM schema_version").fetchone()
         if row is None or row[0] != SCHEMA_VERSION:
             found = None if row is None else row[0]
@@ -136,6 +205,8 @@ class SqliteJournal:
 
     def _writer(self) -> sqlite3.Connection:
         db = self._conn
+        if self._read_only:
+            raise JournalError("the journal was opened read-only")
         if not db.in_transaction:
             # IMMEDIATE takes the write lock now, so a second writer fails at its first
             # append rather than at commit time with a batch already built.
@@ -176,6 +247,19 @@ class SqliteJournal:
         """Append an expectation registered at ``t``; returns its sequence number."""
         payload = msgspec.json.encode(expectation).decode()
         return self._append("expect", t, expectation.venue, expectation.account, None, payload)
+
+    def append_tick(self, t: float) -> int:
+        """Append the passing of time to ``t``; returns its sequence number."""
+        return self._append("tick", t, "", "", None, "")
+
+    def append_resume(self, t: float) -> int:
+        """Append a restart at ``t`` (pending checks were postponed by the downtime)."""
+        return self._append("resume", t, "", "", None, "")
+
+    def append_report(self, record: ReportRecord) -> int:
+        """Append an alert raised outside the core; returns its sequence number."""
+        payload = msgspec.json.encode(record).decode()
+        return self._append("report", record.t, record.venue, record.account, None, payload)
 
     def append_alert(self, alert: Alert) -> bool:
         """Append an alert unless one with its id is already stored; True if stored now."""
@@ -218,7 +302,7 @@ class SqliteJournal:
             where.append("t <= ?")
             params.append(to_t)
         if venue is not None:
-            where.append("venue = ?")
+            where.append("(venue = ? OR kind IN ('tick', 'resume'))")
             params.append(venue)
         sql = "SELECT kind, t, venue, account, payload FROM records"
         if where:
@@ -228,6 +312,70 @@ class SqliteJournal:
         while rows := cur.fetchmany(_FETCH):
             for kind, t, row_venue, account, payload in rows:
                 yield _record(kind, t, row_venue, account, payload)
+
+    def records_after(self, seq: int) -> Iterator[tuple[int, CaptureRecord]]:
+        """``(seq, record)`` for every record after ``seq``, in append order."""
+        cur = self._conn.execute(
+            "SELECT seq, kind, t, venue, account, payload FROM records WHERE seq > ? ORDER BY seq",
+            (seq,),
+        )
+        while rows := cur.fetchmany(_FETCH):
+            for row_seq, kind, t, venue, account, payload in rows:
+                yield row_seq, _record(kind, t, venue, account, payload)
+
+    def last_seq(self) -> int:
+        """The sequence number of the newest record (0 when there is none)."""
+        row = self._conn.execute("SELECT max(seq) FROM records").fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def has_alert(self, alert_id: str) -> bool:
+        """Whether an alert with this id is in the journal."""
+        row = self._conn.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return row is not None
+
+    def save_snapshot(self, seq: int, t: float, taken: float, body: bytes) -> None:
+        """Store the core's state after record ``seq`` (core time ``t``; wall time ``taken``).
+
+        Older snapshots are kept until :meth:`prune`: the newest one is all recovery needs.
+        """
+        self._writer().execute(
+            "INSERT INTO snapshots (seq, t, taken, body) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (seq) DO UPDATE SET t = excluded.t, taken = excluded.taken,"
+            " body = excluded.body",
+            (seq, t, taken, body),
+        )
+
+    def latest_snapshot(self) -> Snapshot | None:
+        """The newest snapshot, or ``None``."""
+        row = self._conn.execute(
+            "SELECT seq, t, taken, body FROM snapshots ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return Snapshot(seq=row[0], t=row[1], taken=row[2], body=bytes(row[3]))
+
+    def prune(self, before_t: float) -> int:
+        """Delete records older than ``before_t`` that the newest snapshot already covers,
+        and every snapshot but the newest; returns how many records were deleted.
+
+        Records after the newest snapshot are never deleted, whatever their age: they are
+        the tail recovery replays. Alerts and the outbox are not pruned here.
+        """
+        snap = self.latest_snapshot()
+        if snap is None:
+            return 0
+        db = self._writer()
+        cur = db.execute("DELETE FROM records WHERE t < ? AND seq <= ?", (before_t, snap.seq))
+        db.execute("DELETE FROM snapshots WHERE seq < ?", (snap.seq,))
+        return cur.rowcount
+
+    def size_bytes(self) -> int:
+        """Bytes the database file uses (pages in use; the WAL not included)."""
+        db = self._conn
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
 
     def alerts(self) -> Iterator[Alert]:
         """Every alert, in the order first appended."""
@@ -245,6 +393,12 @@ class SqliteJournal:
         finally:
             self._db.close()
             self._db = None
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = None
 
     def __enter__(self) -> SqliteJournal:
         return self
@@ -253,14 +407,41 @@ class SqliteJournal:
         self.close()
 
 
+def _lock(path: Path) -> int:
+    """Take the journal's writer lock (``<path>.lock``) or raise :class:`JournalError`.
+
+    Two engines appending to one journal would interleave their batches and each
+    recover the other's state; SQLite's own locks only serialise single transactions.
+    An OS-level lock is released by the kernel when the process dies, even by SIGKILL,
+    so a crash never leaves a stale lock behind.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise JournalError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise JournalError(
+            f"{path} is in use by another running reconciler (it holds {lock_path.name}); "
+            "give each engine its own journal"
+        ) from None
+    return fd
+
+
 def _record(kind: str, t: float, venue: str, account: str, payload: str | bytes) -> CaptureRecord:
     if kind == "frame":
-        # FrameRecord.frame is typed str (the capture file is text), but the core's feed()
-        # takes str | bytes and a bytes frame must reach it unchanged; the cast keeps the
-        # bytes rather than guessing an encoding.
-        return FrameRecord(t=t, venue=venue, account=account, frame=cast("str", payload))
+        return FrameRecord(t=t, venue=venue, account=account, frame=payload)
     if kind == "connection":
         return ConnectionRecord(t=t, venue=venue, account=account, event=str(payload))
     if kind == "expect":
         return ExpectRecord(t=t, expectation=_EXPECTATION.decode(payload))
+    if kind == "tick":
+        return TickRecord(t=t)
+    if kind == "resume":
+        return ResumeRecord(t=t)
+    if kind == "report":
+        return _REPORT.decode(payload)
     raise JournalError(f"unknown record kind {kind!r} in the journal")

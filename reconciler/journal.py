@@ -30,13 +30,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from os import PathLike
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from reconciler.alerts import Alert
-from reconciler.capture import CaptureRecord
-from reconciler.events import Expectation
+import msgspec
 
-__all__ = ["CONNECTION_EVENTS", "Journal", "JournalError", "open_journal"]
+from reconciler.alerts import Alert
+from reconciler.capture import CaptureRecord, ReportRecord
+from reconciler.events import Expectation
+from reconciler.outbox import Outbox
+
+__all__ = ["CONNECTION_EVENTS", "Journal", "JournalError", "Snapshot", "open_journal"]
 
 #: The connection events the capture format knows; the journal accepts no others, so
 #: that everything it holds can be exported and replayed.
@@ -45,6 +49,18 @@ CONNECTION_EVENTS: frozenset[str] = frozenset({"connected", "disconnected"})
 
 class JournalError(Exception):
     """The journal cannot be used (unknown schema version, closed, not a journal)."""
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The core's state after every record up to ``seq`` (see :meth:`Journal.latest_snapshot`)."""
+
+    seq: int
+    #: The core's clock when it was taken.
+    t: float
+    #: Wall-clock time it was taken.
+    taken: float
+    #: :meth:`reconciler.Reconciler.snapshot` output.
+    body: bytes
 
 
 @runtime_checkable
@@ -57,6 +73,11 @@ class Journal(Protocol):
     Reads see every append made through this journal, committed or not.
     A journal is used from one thread at a time.
     """
+
+    @property
+    def outbox(self) -> Outbox:
+        """The durable alert outbox, in the same store (committed by :meth:`commit`)."""
+        ...
 
     def append_frame(
         self, t: float, venue: str, account: str, connection_id: int, frame: str | bytes
@@ -77,6 +98,18 @@ class Journal(Protocol):
 
     def append_expectation(self, t: float, expectation: Expectation) -> int:
         """Append an expectation registered at ``t``; returns its sequence number."""
+        ...
+
+    def append_tick(self, t: float) -> int:
+        """Append the passing of time to ``t`` (checks ran with no frame arriving)."""
+        ...
+
+    def append_resume(self, t: float) -> int:
+        """Append an engine restart at ``t`` (see :meth:`reconciler.Reconciler.resume`)."""
+        ...
+
+    def append_report(self, record: ReportRecord) -> int:
+        """Append an alert a connection raised outside the core, so a replay raises it too."""
         ...
 
     def append_alert(self, alert: Alert) -> bool:
@@ -108,6 +141,31 @@ class Journal(Protocol):
         """
         ...
 
+    def records_after(self, seq: int) -> Iterator[tuple[int, CaptureRecord]]:
+        """``(seq, record)`` for every record after ``seq``, in append order."""
+        ...
+
+    def last_seq(self) -> int:
+        """The newest record's sequence number (0 for an empty journal)."""
+        ...
+
+    def has_alert(self, alert_id: str) -> bool:
+        """Whether an alert with this id was appended."""
+        ...
+
+    def save_snapshot(self, seq: int, t: float, taken: float, body: bytes) -> None:
+        """Store the core's state after record ``seq`` (durable at the next commit)."""
+        ...
+
+    def latest_snapshot(self) -> Snapshot | None:
+        """The newest snapshot, or ``None``."""
+        ...
+
+    def prune(self, before_t: float) -> int:
+        """Delete records older than ``before_t`` up to the newest snapshot (never after
+        it) and all older snapshots; returns how many records went."""
+        ...
+
     def alerts(self) -> Iterator[Alert]:
         """Every alert in the journal, in the order they were first appended."""
         ...
@@ -117,14 +175,20 @@ class Journal(Protocol):
         ...
 
 
-def open_journal(path: str | PathLike[str], *, synchronous: str = "NORMAL") -> Journal:
+def open_journal(
+    path: str | PathLike[str], *, synchronous: str = "NORMAL", read_only: bool = False
+) -> Journal:
     """Open (creating if needed) the embedded SQLite journal at ``path``.
 
     ``synchronous`` is SQLite's ``NORMAL`` (default) or ``FULL``; see the module
-    documentation for what each can lose.
+    documentation for what each can lose. ``read_only`` opens an existing journal for
+    reading only (exports and reports, also while an engine writes it); a missing file
+    or one that is not a journal raises :class:`JournalError`.
     """
     # Imported here: the backend imports this module (an import cycle otherwise), and
     # users of another backend never load sqlite3.
     from reconciler._sqlite_journal import SqliteJournal  # noqa: PLC0415
 
-    return SqliteJournal(path, synchronous=synchronous)
+    if read_only and not Path(path).is_file():
+        raise JournalError(f"{path}: no such journal file")
+    return SqliteJournal(path, synchronous=synchronous, read_only=read_only)
