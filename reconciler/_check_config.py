@@ -113,9 +113,12 @@ def _plan_each(
     problems: dict[str, None] = {}  # ordered, and a venue-wide problem is listed once
     for venue, vcfg in sorted(settings.venues.items()):
         for account, acfg in sorted(vcfg.accounts.items()):
+            # Sinks were checked against every venue already; one venue alone would make
+            # their venue filters look wrong.
             one = msgspec.structs.replace(
                 settings,
                 venues={venue: msgspec.structs.replace(vcfg, accounts={account: acfg})},
+                sinks={},
             )
             try:
                 plans += plan_connections(one, plugins, environ)
@@ -172,6 +175,28 @@ def _summary(name: str, settings: Settings, plans: list[ConnectionPlan]) -> list
         log.format, log.format
     )
     lines.append(f"logging: format {shown}, level {log.level}")
+    jcfg = settings.journal
+    if jcfg.path is None:
+        lines.append("journal: none configured (a temporary journal; nothing survives a restart)")
+    else:
+        keep = f"{jcfg.retention_days:g} days" if jcfg.retention_days else "everything"
+        lines.append(
+            f"journal: {jcfg.path} (synchronous {jcfg.synchronous}, batch window "
+            f"{jcfg.batch_window:g} s, snapshot every {jcfg.snapshot_interval:g} s or "
+            f"{jcfg.snapshot_records} records, keeps {keep})"
+        )
+    if not settings.sinks:
+        lines.append("sinks: none configured (every alert goes to the log)")
+    for sink_name, sink in sorted(settings.sinks.items()):
+        filters = [f"severity >= {sink.min_severity}"]
+        if sink.venues:
+            filters.append("venues " + ", ".join(sink.venues))
+        if sink.codes:
+            filters.append("codes " + ", ".join(sink.codes))
+        where = {"jsonl": f" to {sink.path}", "slack": f" to ${sink.url_env}"}.get(sink.type, "")
+        if sink.type == "webhook":
+            where = f" to ${sink.url_env}, signed with ${sink.secret_env}"
+        lines.append(f"sink {sink_name}: {sink.type}{where} ({'; '.join(filters)})")
     lines.append(f"strict accounts: {', '.join(core.strict_accounts) or 'none'}")
     configured = {(plan.venue, plan.account) for plan in plans}
     lines.extend(
@@ -205,13 +230,16 @@ def _count(n: int, noun: str) -> str:
 
 
 def _secret_values(settings: Settings, environ: Mapping[str, str]) -> list[str]:
-    """The values of every environment variable a credential names (to scrub)."""
+    """The values of every environment variable a credential or sink names (to scrub)."""
     names = {
         var
         for vcfg in settings.venues.values()
         for acfg in vcfg.accounts.values()
         for var in acfg.credentials.values()
     }
+    for sink in settings.sinks.values():
+        names.update(v for v in (sink.url_env, sink.secret_env) if v)
+        names.update(sink.headers_env.values())
     values = {environ.get(var, "") for var in names}
     # Longest first, so a secret that contains another is replaced whole.
     return sorted((v for v in values if len(v) >= _MIN_SCRUB), key=len, reverse=True)

@@ -220,7 +220,9 @@ class Connection:
             self.frames += 1
             events = self._parse(message)
             t = self._t()
-            await self._emit(FrameIn(self.plan.venue, self.plan.account, message, events, t))
+            await self._emit(
+                FrameIn(self.plan.venue, self.plan.account, message, events, t, self.connection_id)
+            )
             # Time spent waiting for the core (backpressure) is not the venue's silence.
             self.last_seen = trio.current_time()
             why = self.link.refusal(events)

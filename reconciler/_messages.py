@@ -20,6 +20,8 @@ class FrameIn:
     frame: str | bytes
     events: list[Event]
     t: float
+    #: Which connection of the account it came on (1, 2, ... per engine run).
+    connection_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,11 @@ class TimerQueue:
     def __len__(self) -> int:
         return len(self._heap)
 
+    def shift(self, delta: float) -> None:
+        """Postpone every pending check by ``delta`` seconds (order is unchanged)."""
+        self._heap = [(due + delta, n, check, subject) for due, n, check, subject in self._heap]
+        self._pending = {(due + delta, check, subject) for due, check, subject in self._pending}
+
     def pending(self) -> list[tuple[float, Check, Subject]]:
         """Every pending check as ``(due, check, subject)``, in the order they will run."""
         return [(due, check, subject) for due, _, check, subject in sorted(self._heap)]

@@ -7,6 +7,7 @@ One JSON object per line (see ``docs/capture-format.md``)::
     {"t": ..., "event": "expect", "venue": ..., "account": ..., "client_order_id": ...,
      "symbol": ..., "side": "buy" | "sell", "quantity": "...", "price": "..."}
     {"t": ..., "event": "tick"}
+    {"t": ..., "event": "resume"}
     {"t": ..., "event": "report", "venue": ..., "account": ..., "code": "FEED_STALE",
      "message": ..., "evidence": {...}, "facts": ["...", ...]}
 
@@ -41,6 +42,7 @@ __all__ = [
     "FrameRecord",
     "LineError",
     "ReportRecord",
+    "ResumeRecord",
     "TickRecord",
     "apply_record",
     "encode_record",
@@ -80,6 +82,12 @@ class TickRecord(msgspec.Struct, frozen=True, kw_only=True):
     t: float
 
 
+class ResumeRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The engine restarted at ``t`` after being down (see :meth:`Reconciler.resume`)."""
+
+    t: float
+
+
 class ReportRecord(msgspec.Struct, frozen=True, kw_only=True):
     """An alert a live connection raised outside the core (FEED_STALE, AUTH_FAILED,
     PLUGIN_ERROR), kept so that a replay raises it again with the same id."""
@@ -94,7 +102,9 @@ class ReportRecord(msgspec.Struct, frozen=True, kw_only=True):
     facts: tuple[str, ...]
 
 
-CaptureRecord = FrameRecord | ConnectionRecord | ExpectRecord | TickRecord | ReportRecord
+CaptureRecord = (
+    FrameRecord | ConnectionRecord | ExpectRecord | TickRecord | ResumeRecord | ReportRecord
+)
 
 
 class CaptureError(Exception):
@@ -162,6 +172,8 @@ def _record(line: _Line) -> CaptureRecord:
         raise ValueError("a line needs 'frame' or 'event'")
     if line.event == "tick":
         return TickRecord(t=line.t)
+    if line.event == "resume":
+        return ResumeRecord(t=line.t)
     if line.event == "report":
         return _report(line, account)
     if line.event in _CONNECTION_EVENTS:
@@ -262,6 +274,8 @@ def encode_record(record: CaptureRecord) -> bytes:
         return msgspec.json.encode(obj)
     if isinstance(record, TickRecord):
         return msgspec.json.encode({"t": record.t, "event": "tick"})
+    if isinstance(record, ResumeRecord):
+        return msgspec.json.encode({"t": record.t, "event": "resume"})
     if isinstance(record, ReportRecord):
         return msgspec.json.encode(
             {
@@ -330,6 +344,8 @@ def apply_record(rec: Reconciler, record: CaptureRecord) -> list[Alert]:
         if record.expectation.venue not in rec.venues:
             raise UnknownVenueError(record.expectation.venue)
         return rec.expect(record.expectation, record.t)
+    if isinstance(record, ResumeRecord):
+        return rec.resume(record.t)
     if isinstance(record, ReportRecord):
         if record.venue not in rec.venues:
             raise UnknownVenueError(record.venue)

@@ -8,6 +8,8 @@ passing of time; it returns the alerts each of those proves.
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
 from functools import partial
@@ -213,6 +215,30 @@ class Reconciler:
         """Move time forward to ``t`` and run the checks that came due."""
         with localcontext(EXACT):
             self._advance(t)
+            return self._st.take_alerts()
+
+    def resume(self, t: float) -> list[Alert]:
+        """The host was down (a crash, a restart) from :attr:`now` until ``t``.
+
+        Nothing could be received meanwhile, so the absence of a message proves nothing:
+        every pending settle-window and deadline check is postponed by the downtime, as
+        if the clock had stopped, and the clock moves to ``t``. Without this, a check
+        that came due during the downtime would fire at restart before the venue's
+        replay (or the next report) could answer it.
+        """
+        with localcontext(EXACT):
+            st = self._st
+            if math.isfinite(st.now) and t > st.now:
+                delta = t - st.now
+                st.timers.shift(delta)
+                for rec in st.orders.values():
+                    # The settle-window requirements carry their own due times.
+                    if rec.cum_reqs:
+                        rec.cum_reqs = deque((due + delta, lvl) for due, lvl in rec.cum_reqs)
+                    if rec.exec_reqs:
+                        rec.exec_reqs = deque((due + delta, lvl) for due, lvl in rec.exec_reqs)
+                st.counters["resumes"] += 1
+            st.now = max(st.now, t)
             return self._st.take_alerts()
 
     def connection_event(self, venue: str, account: str, event: str, t: float) -> list[Alert]:

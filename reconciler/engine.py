@@ -8,11 +8,13 @@
                 ...
 
 Inside, a Trio nursery runs one :class:`~reconciler._supervisor.Supervisor` per venue
-account and one core task that owns the pure :class:`~reconciler.core.Reconciler`.
-Connections parse frames and send them through one bounded channel (backpressure:
-when the core falls behind, reading stops); the core task takes them in batches,
-runs the time-based checks when they come due even if no frame arrives, and hands
-each alert to the log and to every subscriber of :meth:`Engine.alerts`.
+account, one core task that owns the pure :class:`~reconciler.core.Reconciler`, and the
+alert delivery workers. Connections parse frames and send them through one bounded
+channel (backpressure: when the core falls behind, reading stops); the core task takes
+them in batches, journals each before applying it, runs the time-based checks when they
+come due even if no frame arrives, commits the journal (group commit), and only then
+hands each new alert to the sinks' outbox and to every subscriber of
+:meth:`Engine.alerts`. On start the engine recovers its state from the journal.
 """
 
 from __future__ import annotations
@@ -20,21 +22,27 @@ from __future__ import annotations
 import math
 import os
 import ssl
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import trio
 
 from reconciler._clock import EpochClock
-from reconciler._messages import ConnectionEvent, ExpectIn, FrameIn, Item, LiveAlert
+from reconciler._journaled_core import JournaledCore, Recovery
+from reconciler._messages import ExpectIn, Item
+from reconciler._snapshot import SnapshotError
 from reconciler._supervisor import AccountStatus, Supervisor
-from reconciler.alerts import Alert, Severity
+from reconciler.alerts import Alert
 from reconciler.config_file import ConfigError
 from reconciler.core import OrderState, Reconciler
+from reconciler.delivery import Delivery
 from reconciler.events import Expectation
+from reconciler.journal import Journal, JournalError, open_journal
 from reconciler.logs import bind_secrets, get_logger, guard_library_loggers
 from reconciler.plugin import VenuePlugin, load_plugins
-from reconciler.settings import ConnectionPlan, Settings, plan_connections
+from reconciler.settings import ConnectionPlan, Settings, SinkConfig, plan_connections
 
 __all__ = ["AlertSubscription", "Engine", "open_engine"]
 
@@ -44,8 +52,8 @@ CHANNEL_SIZE = 1024
 SUBSCRIBER_BUFFER = 10_000
 # Items taken from the channel per pass of the core task.
 _BATCH = 256
-
-_LOG_LEVEL = {Severity.INFO: "info", Severity.WARNING: "warning", Severity.CRITICAL: "error"}
+#: The sinks used when the configuration names none: every alert to the log.
+DEFAULT_SINKS: Mapping[str, SinkConfig] = {"log": SinkConfig(type="log")}
 
 
 class AlertSubscription:
@@ -81,12 +89,36 @@ class Engine:
         plugins: Mapping[str, VenuePlugin],
         plans: list[ConnectionPlan],
         clock: EpochClock,
+        journal: Journal,
         *,
+        environ: Mapping[str, str],
         ssl_context: ssl.SSLContext | None,
     ) -> None:
         self.settings = settings
         self.reconciler = Reconciler(plugins, settings.core)
         self.clock = clock
+        #: The journal every input and alert is written to.
+        self.journal = journal
+        #: Alert delivery to the configured sinks, through the journal's outbox.
+        self.delivery = Delivery(
+            settings.sinks or DEFAULT_SINKS,
+            settings.delivery,
+            journal,
+            environ=environ,
+            now=clock.now,
+        )
+        jcfg = settings.journal
+        self._core_journal = JournaledCore(
+            self.reconciler,
+            journal,
+            on_new_alert=self.delivery.enqueue,
+            snapshot_records=jcfg.snapshot_records,
+            snapshot_interval=jcfg.snapshot_interval,
+            retention_days=jcfg.retention_days,
+        )
+        self._batch_window = jcfg.batch_window
+        #: What the start-up recovery found (see :class:`~reconciler._journaled_core.Recovery`).
+        self.recovery: Recovery | None = None
         self._plans = plans
         self._plugins = plugins
         self._ssl_context = ssl_context
@@ -128,15 +160,41 @@ class Engine:
         return [s.snapshot() for s in self._supervisors]
 
     def stats(self) -> dict[str, int]:
-        """The core's counters plus ``alerts`` and ``channel.waiting``."""
+        """The core's counters plus ``alerts``, ``channel.waiting``, the journal's and
+        delivery's counters."""
         stats = self.reconciler.stats()
         stats["alerts"] = self._alert_count
         stats["channel.waiting"] = self._receive.statistics().current_buffer_used
+        stats.update(self._core_journal.stats())
+        stats.update(self.delivery.stats())
         return stats
+
+    def state_digest(self) -> str:
+        """A digest of the order model independent of receive times (see
+        :meth:`reconciler.Reconciler.state_digest`)."""
+        return self.reconciler.state_digest()
 
     # -- running -----------------------------------------------------------------------
 
+    def _recover(self) -> None:
+        """Rebuild the state from the journal before anything connects."""
+        self.recovery = self._core_journal.recover(self.clock.now())
+        r = self.recovery
+        if r.snapshot_problem:
+            self._log.warning("journal snapshot not used", reason=r.snapshot_problem)
+        if r.snapshot_seq is not None or r.replayed:
+            self._log.info(
+                "recovered from the journal",
+                snapshot_seq=r.snapshot_seq,
+                replayed=r.replayed,
+                new_alerts=r.new_alerts,
+                known_alerts=r.known_alerts,
+            )
+        self._publish(self._core_journal.commit())
+
     async def _run(self, nursery: trio.Nursery) -> None:
+        nursery.start_soon(self.delivery.run)
+        self.delivery.wake()
         nursery.start_soon(self._core)
         for plan in self._plans:
             sup = Supervisor(
@@ -150,59 +208,47 @@ class Engine:
             nursery.start_soon(sup.run)
 
     async def _core(self) -> None:
+        core = self._core_journal
         rec = self.reconciler
         receive = self._receive
+        # The group-commit deadline is kept on Trio's clock: move_on_at guarantees the
+        # clock has reached it when it fires, so the commit test below cannot round
+        # to "not yet" and spin.
+        commit_at = math.inf
         while True:
             due = rec.next_check_due()
             wait = math.inf if due is None else max(0.0, due - self.clock.now())
             batch: list[Item] = []
-            with trio.move_on_after(wait):
+            with trio.move_on_at(min(trio.current_time() + wait, commit_at)):
                 batch.append(await receive.receive())
-            if not batch:
-                self._publish(rec.advance(self.clock.now()))
-                continue
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(receive.receive_nowait())
-                except trio.WouldBlock:
-                    break
-            for item in batch:
-                self._publish(self._apply(item))
+            if batch:
+                while len(batch) < _BATCH:
+                    try:
+                        batch.append(receive.receive_nowait())
+                    except trio.WouldBlock:
+                        break
+                for item in batch:
+                    core.apply(item)
+            else:
+                due = rec.next_check_due()
+                if due is not None and due <= self.clock.now():
+                    core.tick(self.clock.now())
+            if core.dirty and commit_at == math.inf:
+                commit_at = trio.current_time() + self._batch_window
+            # Alerts are durable before anyone hears of them; plain frames may wait.
+            if core.has_new_alerts or trio.current_time() >= commit_at:
+                commit_at = math.inf
+                self._publish(core.commit())
+                now = self.clock.now()
+                if core.snapshot_due(now):
+                    core.take_snapshot(now)
             await trio.lowlevel.checkpoint()
 
-    def _apply(self, item: Item) -> list[Alert]:
-        rec = self.reconciler
-        match item:
-            case FrameIn():
-                return rec.feed_parsed(item.venue, item.account, item.frame, item.events, item.t)
-            case ConnectionEvent():
-                return rec.connection_event(item.venue, item.account, item.event, item.t)
-            case LiveAlert():
-                return rec.report(
-                    item.code,
-                    venue=item.venue,
-                    account=item.account,
-                    t=item.t,
-                    message=item.message,
-                    evidence=item.evidence,
-                    facts=item.facts,
-                )
-            case ExpectIn():
-                return rec.expect(item.expectation, item.t)
-
     def _publish(self, alerts: list[Alert]) -> None:
+        if alerts:
+            self.delivery.wake()
         for alert in alerts:
             self._alert_count += 1
-            getattr(self._log, _LOG_LEVEL[alert.severity])(
-                "alert",
-                code=str(alert.code),
-                severity=str(alert.severity),
-                venue=alert.venue,
-                account=alert.account,
-                order_id=alert.order_id,
-                alert_id=alert.id,
-                message=alert.message,
-            )
             for sub, send in list(self._subscribers.items()):
                 try:
                     send.send_nowait(alert)
@@ -228,6 +274,44 @@ class Engine:
         for send in self._subscribers.values():
             send.close()
 
+    def _close_journal(self) -> None:
+        core = self._core_journal
+        self._publish(core.commit())
+        if core.snapshot_due(math.inf):
+            # A snapshot at shutdown: the next start replays nothing.
+            core.take_snapshot(self.clock.now())
+        self.journal.close()
+        stats = self.reconciler.stats()
+        self._log.info(
+            "engine stopped",
+            frames=stats.get("frames", 0),
+            alerts=self._alert_count,
+            state_digest=self.reconciler.state_digest(),
+        )
+
+
+@contextmanager
+def _journal_for(settings: Settings) -> Iterator[Journal]:
+    """The configured journal, or a temporary one removed afterwards."""
+    cfg = settings.journal
+    if cfg.path is not None:
+        path = Path(cfg.path)
+        try:
+            journal = open_journal(path, synchronous=cfg.synchronous)
+        except (OSError, JournalError, ValueError) as exc:
+            raise ConfigError(f"journal.path: cannot open the journal {path}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - sqlite3 errors: not a database, locked, ...
+            raise ConfigError(
+                f"journal.path: {path} cannot be used as a journal: {type(exc).__name__}: {exc}"
+            ) from None
+        yield journal
+        return
+    with tempfile.TemporaryDirectory(prefix="reconciler-journal-") as tmp:
+        get_logger().warning(
+            "no journal.path configured: journaling to a temporary file; nothing survives a restart"
+        )
+        yield open_journal(Path(tmp) / "journal.db", synchronous=cfg.synchronous)
+
 
 @asynccontextmanager
 async def open_engine(
@@ -241,13 +325,17 @@ async def open_engine(
 
     The configuration is checked completely first: a problem raises
     :class:`~reconciler.config_file.ConfigError` (listing every problem) before any
-    connection is made. ``plugins`` defaults to the installed venue plugins,
-    ``environ`` (where credentials are read) to ``os.environ``. Failures of venues and
-    plugins never leave this context: they become alerts and restarts.
+    connection is made. Then the journal is opened and the state recovered from it
+    (:attr:`Engine.recovery`); alerts still undelivered from before are delivered.
+    ``plugins`` defaults to the installed venue plugins, ``environ`` (where
+    credentials and sink secrets are read) to ``os.environ``. Failures of venues,
+    plugins and sinks never leave this context: they become alerts, retries and
+    restarts.
     """
     found = dict(plugins) if plugins is not None else load_plugins()
+    env = os.environ if environ is None else environ
     try:
-        plans = plan_connections(settings, found, os.environ if environ is None else environ)
+        plans = plan_connections(settings, found, env)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - a plugin refusing its settings is a config error
@@ -256,12 +344,25 @@ async def open_engine(
         ) from None
     guard_library_loggers()
     bind_secrets(s.reveal() for p in plans for s in p.link.credentials.values())
-    engine = Engine(settings, found, plans, EpochClock(), ssl_context=ssl_context)
-    async with trio.open_nursery() as nursery:
-        await engine._run(nursery)
+    with _journal_for(settings) as journal:
+        engine = Engine(
+            settings, found, plans, EpochClock(), journal, environ=env, ssl_context=ssl_context
+        )
         try:
-            yield engine
+            try:
+                engine._recover()
+            except SnapshotError as exc:
+                raise ConfigError(
+                    f"journal.path: the journal's state snapshot cannot be restored ({exc}) "
+                    "and older records were pruned. Start with a new journal file"
+                ) from None
+            async with trio.open_nursery() as nursery:
+                await engine._run(nursery)
+                try:
+                    yield engine
+                finally:
+                    with trio.CancelScope(shield=True):
+                        await engine._shutdown()
+                    nursery.cancel_scope.cancel()
         finally:
-            with trio.CancelScope(shield=True):
-                await engine._shutdown()
-            nursery.cancel_scope.cancel()
+            engine._close_journal()

@@ -13,13 +13,16 @@ starts a half-working engine.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
+from reconciler._sink_settings import DeliveryConfig, SinkConfig, sink_problems
 from reconciler.config import CoreConfig
 from reconciler.link import LinkSettings, Secret
 from reconciler.plugin import VenuePlugin
@@ -28,8 +31,11 @@ __all__ = [
     "AccountConfig",
     "ConnectionConfig",
     "ConnectionPlan",
+    "DeliveryConfig",
+    "JournalConfig",
     "LoggingConfig",
     "Settings",
+    "SinkConfig",
     "Timers",
     "VenueConfig",
     "config_problems",
@@ -102,6 +108,37 @@ class LoggingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The ``[journal]`` table: where and how durably everything is recorded.
+
+    Without a ``path`` the engine journals to a temporary file that is deleted when it
+    stops: alerts are still delivered through the outbox, but nothing survives a restart.
+    """
+
+    #: The SQLite journal file (created if missing); relative to the working directory.
+    path: str | None = None
+    #: SQLite ``synchronous``: NORMAL survives a process crash, FULL also a power loss.
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    #: Longest time (seconds) a received frame waits before its batch is committed.
+    #: A batch that raised an alert is committed at once, before the alert is delivered.
+    batch_window: float = 0.05
+    #: Take a state snapshot after this many seconds ...
+    snapshot_interval: float = 300.0
+    #: ... or this many records, whichever comes first.
+    snapshot_records: int = 100_000
+    #: Prune frames older than this many days (never those after the newest snapshot);
+    #: ``0`` keeps everything.
+    retention_days: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.batch_window < 0:
+            raise ValueError("batch_window must not be negative")
+        if self.snapshot_interval <= 0 or self.snapshot_records <= 0:
+            raise ValueError("snapshot_interval and snapshot_records must be more than 0")
+        if self.retention_days < 0:
+            raise ValueError("retention_days must not be negative (0 keeps everything)")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole configuration file."""
 
@@ -109,6 +146,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     connection: ConnectionConfig = msgspec.field(default_factory=ConnectionConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     venues: dict[str, VenueConfig] = msgspec.field(default_factory=dict)
+    journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
+    sinks: dict[str, SinkConfig] = msgspec.field(default_factory=dict)
+    delivery: DeliveryConfig = msgspec.field(default_factory=DeliveryConfig)
 
 
 class Timers(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,6 +216,8 @@ def config_problems(
             "venues: no venue is configured. Add a [venues.<venue>.accounts.<name>] table "
             f"(venues available: {', '.join(sorted(plugins)) or 'none'})"
         )
+    problems += _journal_problems(settings.journal)
+    problems += sink_problems(settings.sinks, environ, venues=settings.venues)
     for venue, vcfg in sorted(settings.venues.items()):
         where = f"venues.{venue}"
         plugin = plugins.get(venue)
@@ -211,6 +253,22 @@ def config_problems(
         for account, acfg in sorted(vcfg.accounts.items()):
             problems += _account_problems(where, plugin, vcfg, account, acfg, environ)
     return problems
+
+
+def _journal_problems(cfg: JournalConfig) -> list[str]:
+    if cfg.path is None:
+        return []
+    path = Path(cfg.path)
+    if path.is_dir():
+        return [
+            f"journal.path: {path} is a directory. Name a file in it, e.g. {path / 'desk.journal'}"
+        ]
+    parent = path.parent
+    if not parent.is_dir():
+        return [f"journal.path: the directory {parent} does not exist. Create it first"]
+    if not os.access(parent, os.W_OK):
+        return [f"journal.path: the directory {parent} is not writable by this user"]
+    return []
 
 
 def _account_problems(

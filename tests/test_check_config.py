@@ -395,7 +395,12 @@ def _example_environ() -> dict[str, str]:
         for account in venue.accounts.values()
         for var in account.credentials.values()
     }
-    return {name: f"value-of-{name}" for name in names}
+    environ = {name: f"value-of-{name}" for name in names}
+    # The sinks' variables: URLs must be URLs, the signing key long enough.
+    environ["SLACK_WEBHOOK_URL"] = "https://hooks.slack.com/services/T000/B000/value-of-url"
+    environ["OMS_WEBHOOK_URL"] = "https://oms.example.com/hooks/reconciler"
+    environ["OMS_WEBHOOK_SECRET"] = "value-of-OMS_WEBHOOK_SECRET"
+    return environ
 
 
 def test_the_example_file_is_valid_against_the_documented_venues() -> None:

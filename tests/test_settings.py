@@ -186,7 +186,7 @@ def test_connection_zero_is_allowed_where_documented(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "location", "allowed"),
     [
-        ("[journal]\npath = 'x'", "journal: unknown table", "[core], [connection], [logging]"),
+        ("[storage]\npath = 'x'", "storage: unknown table", "[core], [connection], [logging]"),
         ("[core]\nsettle = 1", "core.settle: unknown key", "settle_window, ack_timeout"),
         ("[connection]\ntimeout = 1", "connection.timeout: unknown key", "connect_timeout"),
         ("[logging]\nlvl = 'info'", "logging.lvl: unknown key", "format, level"),
