@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler import _render
+from reconciler._cli_journal import add_export_parser, export_command
 from reconciler._cli_live import demo_command, run_command
 from reconciler.alerts import Severity, severity_at_least
 from reconciler.capture import CaptureRecord, LineError, read_capture, replay
@@ -103,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         help="validate a configuration file and explain every problem",
     )
     check.add_argument("config", metavar="FILE")
+    add_export_parser(sub)
     return parser
 
 
@@ -118,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.duration <= 0:
                 return _fail(sys.stderr, "--duration must be more than 0")
             return demo_command(args.duration, args.seed, sys.stdout)
+        if args.command == "export":
+            return export_command(args, None, sys.stderr)
         if args.command == "check-config":
             from reconciler._check_config import main_check_config  # noqa: PLC0415
 
