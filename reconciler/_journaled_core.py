@@ -231,6 +231,8 @@ class JournaledCore:
         self._last_snapshot_at = now
         if self._retention > 0:
             self._counts.pruned += journal.prune(now - self._retention)
+            # Delivered outbox rows go with the frames; the alerts table stays (audit).
+            journal.outbox.prune(now - self._retention)
         self.journal.commit()
 
     def stats(self) -> dict[str, int]:
