@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any, BinaryIO, TextIO
 
+from reconciler import report
 from reconciler.capture import CaptureRecord, encode_record
 from reconciler.journal import JournalError, open_journal
 
@@ -17,22 +17,11 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def parse_time(text: str) -> float:
-    """Epoch seconds (``1752147101.8``) or ISO-8601 (``2025-07-10T11:31:41Z``; UTC
-    when no offset is given) as epoch seconds; :class:`argparse.ArgumentTypeError`
-    otherwise."""
+    """:func:`reconciler.report.parse_time` for argparse (its error as a usage error)."""
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid time {text!r} (epoch seconds, or ISO-8601 like 2025-07-10T11:31:41Z)"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+        return report.parse_time(text)
+    except report.ReportError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_export_parser(sub: Any) -> None:

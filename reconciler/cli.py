@@ -12,6 +12,7 @@ from typing import TextIO
 from reconciler import _render
 from reconciler._cli_journal import add_export_parser, export_command
 from reconciler._cli_live import demo_command, run_command
+from reconciler._cli_report import add_report_parser, report_command
 from reconciler.alerts import Severity, severity_at_least
 from reconciler.capture import CaptureRecord, LineError, read_capture, replay
 from reconciler.config import CoreConfig
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("config", metavar="FILE")
     add_export_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -120,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.duration <= 0:
                 return _fail(sys.stderr, "--duration must be more than 0")
             return demo_command(args.duration, args.seed, sys.stdout)
+        if args.command == "report":
+            return report_command(args, sys.stdout, sys.stderr)
         if args.command == "export":
             return export_command(args, None, sys.stderr)
         if args.command == "check-config":
