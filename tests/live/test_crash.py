@@ -5,7 +5,9 @@ and every subscription replays the day, as the venue does), a webhook receiver c
 signatures and records deliveries by Idempotency-Key, and a JSON Lines sink writes a
 file. After each crashed-and-restarted session, the engine's final state digest equals
 an uninterrupted session's, every alert reached both sinks, and none arrived twice.
-All sessions run side by side, each with its own simulator, receiver and journal.
+Each journal, crashes and all, exports to a capture that `replay` turns into exactly
+its alerts. All sessions run side by side, each with its own simulator, receiver and
+journal.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ import trio
 from delivery.httpkit import Server, WebhookReceiver
 
 from reconciler._clock import EpochClock
+from reconciler.capture import read_capture, replay
+from reconciler.cli import main
+from reconciler.config import CoreConfig
+from reconciler.core import Reconciler
+from reconciler.journal import open_journal
 from reconciler.plugin import load_plugins
 from reconciler.simserver import SimulatorServer
 
@@ -146,6 +153,15 @@ async def _session(tmp: Path, kills: list[float]) -> Session:
     stopped = [line for line in logs if line.get("event") == "engine stopped"]
     assert len(stopped) == 1, logs_path.read_text()[-3000:]
     file_ids = [json.loads(line)["id"] for line in (tmp / "alerts.jsonl").read_text().splitlines()]
+    # The journal, crashes and all, exports to a capture that replays to its alerts.
+    exported = tmp / "export.jsonl"
+    assert main(["export", str(tmp / "desk.journal"), "--out", str(exported)]) == 0
+    journal = open_journal(tmp / "desk.journal", read_only=True)
+    journaled = [a.id for a in journal.alerts()]
+    journal.close()
+    core = Reconciler(config=CoreConfig(settle_window=1.0, ack_timeout=1.0))
+    capture = read_capture(exported.read_bytes().splitlines())
+    assert [a.id for a in replay([capture], core)] == journaled
     return Session(
         digest=str(stopped[0]["state_digest"]),
         deliveries=dict(receiver.deliveries),
