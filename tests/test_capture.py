@@ -165,3 +165,57 @@ def test_until_stops_the_replay_and_the_clock() -> None:
     )
     alerts = list(replay([records], Reconciler(), until=12))
     assert alerts == []
+
+
+def test_a_binary_frame_round_trips_byte_for_byte() -> None:
+    """A bytes frame is written as frame_b64 and read back as the same bytes."""
+    from reconciler.capture import FrameRecord, encode_record, read_capture  # noqa: PLC0415
+
+    record = FrameRecord(t=1.5, venue="btse", account="main", frame=b"\x00\xffnot text")
+    line = encode_record(record)
+    assert b'"frame_b64"' in line
+    errors: list[LineError] = []
+    assert list(read_capture([line], errors=errors)) == [record]
+    assert errors == []
+
+
+def test_a_live_report_line_round_trips_to_the_same_alert_id() -> None:
+    """A report record replays to the alert a live connection raised, with its id."""
+    from reconciler.capture import ReportRecord, encode_record, read_capture, replay  # noqa: PLC0415
+
+    live = Reconciler().report(
+        AlertCode.FEED_STALE,
+        venue="btse",
+        account="main",
+        t=10.0,
+        message="no data for 30 s",
+        evidence={"idle_seconds": "30"},
+        facts=("idle", 3),
+    )
+    record = ReportRecord(
+        t=10.0,
+        venue="btse",
+        account="main",
+        code=AlertCode.FEED_STALE,
+        message="no data for 30 s",
+        evidence={"idle_seconds": "30"},
+        facts=("idle", "3"),
+    )
+    (decoded,) = read_capture([encode_record(record)])
+    assert decoded == record
+    replayed = list(replay([[decoded]], Reconciler(), flush=False))
+    assert [a.id for a in replayed] == [a.id for a in live]
+
+
+def test_bad_base64_and_unknown_report_codes_are_bad_lines() -> None:
+    """frame_b64 that is not base64, or a report with an unknown code, is skipped with why."""
+    from reconciler.capture import read_capture  # noqa: PLC0415
+
+    errors: list[LineError] = []
+    lines = [
+        b'{"t": 1, "venue": "btse", "frame_b64": "***"}',
+        b'{"t": 1, "event": "report", "venue": "btse", "code": "NOPE", "message": "x"}',
+    ]
+    assert list(read_capture(lines, errors=errors)) == []
+    assert ["not valid base64" in e.reason for e in errors] == [True, False]
+    assert "unknown alert code" in errors[1].reason
