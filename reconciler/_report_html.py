@@ -757,19 +757,7 @@ def _order(o: OrderReport, alert_anchor: dict[str, str], alert_codes: dict[str, 
                 ),
             )
         )
-    recon = [
-        ("Quantity", _num(r.quantity)),
-        ("Expected quantity", _num(r.expected_quantity)),
-        ("Reported filled", _num(r.reported_filled)),
-        (
-            f"Executions ({r.executions})",
-            _num(r.executions_filled)
-            if r.streams_executions
-            else '<span class="muted">n/a (the venue does not stream executions)</span>',
-        ),
-    ]
-    if r.children_filled is not None:
-        recon.append(("Children filled", _num(r.children_filled)))
+    recon = r.rows(_num, '<span class="muted">n/a (the venue does not stream executions)</span>')
     recon.append(
         (
             "Result",

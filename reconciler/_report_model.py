@@ -9,6 +9,7 @@ report sorts, rendering never does.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -156,6 +157,24 @@ class FillReconciliation(msgspec.Struct, frozen=True, kw_only=True):
     children_filled: Decimal | None
     #: Each disagreement, as a sentence; empty when every source agrees.
     findings: tuple[str, ...]
+
+    def rows(
+        self, num: Callable[[Decimal | None], str], no_executions: str
+    ) -> list[tuple[str, str]]:
+        """The sources as (label, value) rows, numbers through ``num``, for a renderer."""
+        rows = [
+            ("Quantity", num(self.quantity)),
+            ("Expected quantity", num(self.expected_quantity)),
+            ("Reported filled", num(self.reported_filled)),
+            (
+                f"Executions ({self.executions})",
+                num(self.executions_filled) if self.streams_executions else no_executions,
+            ),
+        ]
+        if self.children_filled is not None:
+            rows.append(("Children filled", num(self.children_filled)))
+        return rows
+
     consistent: bool
 
 

@@ -392,19 +392,7 @@ def _orders_markdown(report: Report) -> list[str]:
                 + ", ".join(_link(alert_code.get(a, a), alert_anchor.get(a)) for a in o.alert_ids)
             )
         out += [*facts, ""]
-        recon = [
-            ("Quantity", fmt_decimal(r.quantity)),
-            ("Expected quantity", fmt_decimal(r.expected_quantity)),
-            ("Reported filled", fmt_decimal(r.reported_filled)),
-            (
-                f"Executions ({r.executions})",
-                fmt_decimal(r.executions_filled)
-                if r.streams_executions
-                else "n/a (the venue does not stream executions)",
-            ),
-        ]
-        if r.children_filled is not None:
-            recon.append(("Children filled", fmt_decimal(r.children_filled)))
+        recon = r.rows(fmt_decimal, "n/a (the venue does not stream executions)")
         recon.append(("Result", "consistent" if r.consistent else md("; ".join(r.findings))))
         out += _table(("Fill reconciliation", "Value"), recon)
         out += _table(
