@@ -3,7 +3,6 @@ never raised twice, exports replay to the same alerts, retention keeps state who
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,7 +139,6 @@ def test_recovery_uses_the_snapshot_and_replays_only_the_tail(tmp_path: Path) ->
     recovery = again.core.recover(now=0.0)
     assert recovery.snapshot_seq is not None
     assert 0 < recovery.replayed < 100
-    assert recovery.known_alerts >= 0
     assert recovery.new_alerts == 0
     assert again.core.reconciler.state_digest() == run.core.reconciler.state_digest()
 
@@ -194,10 +192,8 @@ def test_live_reports_and_ticks_replay_to_the_same_alerts(tmp_path: Path) -> Non
     run.feed(items)
     run.finish(_end(records))
     run.journal.close()
-    out = io.BytesIO()
     exported = tmp_path / "export.jsonl"
     assert main(["export", str(tmp_path / "j.db"), "--out", str(exported)]) == 0
-    assert out.getvalue() == b""
     replayed = list(
         replay(
             [read_capture(exported.read_bytes().splitlines())],
