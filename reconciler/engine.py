@@ -304,13 +304,19 @@ def _journal_for(settings: Settings) -> Iterator[Journal]:
             raise ConfigError(
                 f"journal.path: {path} cannot be used as a journal: {type(exc).__name__}: {exc}"
             ) from None
-        yield journal
-        return
-    with tempfile.TemporaryDirectory(prefix="reconciler-journal-") as tmp:
+        tmp = None
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="reconciler-journal-")
         get_logger().warning(
             "no journal.path configured: journaling to a temporary file; nothing survives a restart"
         )
-        yield open_journal(Path(tmp) / "journal.db", synchronous=cfg.synchronous)
+        journal = open_journal(Path(tmp.name) / "journal.db", synchronous=cfg.synchronous)
+    try:
+        yield journal
+    finally:
+        journal.close()  # harmless when the engine closed it already
+        if tmp is not None:
+            tmp.cleanup()
 
 
 @asynccontextmanager
