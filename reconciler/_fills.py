@@ -36,10 +36,11 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
     if seen is not None:
         if seen == content:
             st.counters["duplicates.fill"] += 1
-            rec.history.append(
+            rec.note(
                 HistoryEntry(
                     t=t, kind="duplicate", applied=False, fill_id=f.fill_id, filled=f.quantity
-                )
+                ),
+                st.config.max_history,
             )
             return
         st.alert(
@@ -65,14 +66,18 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
         return
     st.fills[(venue, f.fill_id)] = content
     rec.last_t = max(rec.last_t, t)
-    rec.fill_ids.append(f.fill_id)
+    if rec.fill_ids is None:
+        rec.fill_ids = [f.fill_id]
+    else:
+        rec.fill_ids.append(f.fill_id)
     rec.exec_sum += f.quantity
     if f.price is not None:
         rec.exec_value += f.quantity * f.price
     else:
         rec.exec_value_known = False
-    rec.history.append(
-        HistoryEntry(t=t, kind="fill", fill_id=f.fill_id, filled=rec.exec_sum, quantity=f.quantity)
+    rec.note(
+        HistoryEntry(t=t, kind="fill", fill_id=f.fill_id, filled=rec.exec_sum, quantity=f.quantity),
+        st.config.max_history,
     )
 
     if f.order_quantity is not None:
@@ -103,6 +108,8 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
         )
     if not _settled(rec):
         due = t + st.config.settle_window
+        if rec.exec_reqs is None:
+            rec.exec_reqs = deque()
         rec.exec_reqs.append((due, rec.exec_sum))
         st.schedule(due, Check.EXECUTIONS, venue, f.order_id)
 
@@ -112,6 +119,8 @@ def require_executions(st: State, rec: OrderRecord, due: float) -> None:
     assert rec.filled is not None
     if _settled(rec):
         return
+    if rec.cum_reqs is None:
+        rec.cum_reqs = deque()
     rec.cum_reqs.append((due, rec.filled))
     st.schedule(due, Check.EXECUTIONS, rec.venue, rec.order_id)
 
@@ -130,9 +139,11 @@ def _settled(rec: OrderRecord) -> bool:
     )
 
 
-def _due_level(reqs: deque[tuple[float, Decimal]], now: float) -> Decimal | None:
+def _due_level(reqs: deque[tuple[float, Decimal]] | None, now: float) -> Decimal | None:
     """Pop the requirements due by ``now``; the highest level among them."""
     level: Decimal | None = None
+    if reqs is None:
+        return None
     while reqs and reqs[0][0] <= now:
         _, value = reqs.popleft()
         level = value if level is None else max(level, value)
@@ -159,7 +170,7 @@ def check_executions(st: State, rec: OrderRecord, due: float) -> None:
                 evidence={
                     "executions_sum": fmt(rec.exec_sum),
                     "reported_filled": "null",
-                    "fill_ids": ",".join(rec.fill_ids[:20]),
+                    "fill_ids": ",".join((rec.fill_ids or [])[:20]),
                 },
                 facts=("unreported",),
             )
@@ -189,7 +200,7 @@ def _check_overfill(st: State, rec: OrderRecord, due: float, name: str, execs: D
             "executions_sum": fmt(execs),
             "quantity": fmt(qty),
             "source": "executions",
-            "executions": str(len(rec.fill_ids)),
+            "executions": str(len(rec.fill_ids or ())),
         },
         facts=("executions", fmt(execs), fmt(qty)),
     )
@@ -211,9 +222,12 @@ def _mismatch(
     # fill an execution belongs to (one arriving after a loss may be the lost one, late,
     # or the next one, early), so a second loss of no greater size after the first was
     # explained late is not reported again: a documented limitation.
-    if amount <= rec.gap_alerted.get(direction, ZERO):
+    alerted = rec.gap_alerted
+    if amount <= (ZERO if alerted is None else alerted.get(direction, ZERO)):
         return
-    rec.gap_alerted[direction] = amount
+    if alerted is None:
+        rec.gap_alerted = alerted = {}
+    alerted[direction] = amount
     if direction == "missing":
         what = (
             f"the venue reports {fmt(reported)} filled but executions sum to "
@@ -233,7 +247,7 @@ def _mismatch(
             "executions_sum": fmt(execs),
             "difference": fmt(amount),
             "direction": direction,
-            "executions": str(len(rec.fill_ids)),
+            "executions": str(len(rec.fill_ids or ())),
         },
         facts=(direction, fmt(reported), fmt(execs)),
     )
@@ -272,10 +286,11 @@ def check_fill_gap(st: State, rec: OrderRecord, due: float) -> None:
         return
     gaps = rec.coverage.uncovered(level)
     # Only stretches not inside one already reported are new losses.
-    new = [(a, b) for a, b in gaps if not any(x <= a and b <= y for x, y in rec.gap_ranges)]
+    known = rec.gap_ranges or []
+    new = [(a, b) for a, b in gaps if not any(x <= a and b <= y for x, y in known)]
     if not new:
         return
-    rec.gap_ranges.extend(new)
+    rec.gap_ranges = known + new
     missing = sum((b - a for a, b in new), ZERO)
     ranges = ", ".join(f"{fmt(a)}-{fmt(b)}" for a, b in new)
     st.alert(

@@ -14,7 +14,7 @@ from reconciler.lifecycle import Status
 __all__ = ["Coverage", "HistoryEntry", "OrderRecord"]
 
 
-class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One thing that happened to an order, as the reconciler saw it.
 
     ``kind`` is ``update`` (an order report), ``fill`` (an execution), ``duplicate``
@@ -131,7 +131,7 @@ class OrderRecord:
         "venue_account",
     )
 
-    def __init__(self, venue: str, order_id: str, account: str, t: float, max_history: int) -> None:
+    def __init__(self, venue: str, order_id: str, account: str, t: float) -> None:
         self.venue = venue
         self.order_id = order_id
         self.account = account
@@ -174,21 +174,64 @@ class OrderRecord:
         self.exec_value_known = True
         #: The order quantity as the executions state it (Bybit ``order_qty``).
         self.exec_order_quantity: Decimal | None = None
-        self.fill_ids: list[str] = []
+        # Every container below is None until first needed: most open orders never get
+        # an execution, a settle-window requirement, a flag or an alert, and an empty
+        # set, deque or dict costs more than the rest of the record together
+        # (docs/performance.md, memory).
+        self.fill_ids: list[str] | None = None
         # (due, level) pairs: a reported cumulative that executions must reach by ``due``,
         # and an execution total that the reported cumulative must reach by ``due``.
-        self.cum_reqs: deque[tuple[float, Decimal]] = deque()
-        self.exec_reqs: deque[tuple[float, Decimal]] = deque()
+        self.cum_reqs: deque[tuple[float, Decimal]] | None = None
+        self.exec_reqs: deque[tuple[float, Decimal]] | None = None
         #: What was already reported, so a persisting loss is not re-reported with every
         #: later fill: FILL_GAP ranges, and the execution shortfall/excess amounts.
-        self.gap_ranges: list[tuple[Decimal, Decimal]] = []
-        self.gap_alerted: dict[str, Decimal] = {}
-        self.seen: set[int] = set()
+        self.gap_ranges: list[tuple[Decimal, Decimal]] | None = None
+        self.gap_alerted: dict[str, Decimal] | None = None
+        #: Digests of the reports applied: the newest in ``last_digest``, the others in
+        #: ``seen`` (see :meth:`saw`).
+        self.seen: set[int] | None = None
         self.last_digest: int | None = None
-        self.flags: set[str] = set()
-        self.alert_ids: set[str] = set()
+        self.flags: set[str] | None = None
+        self.alert_ids: set[str] | None = None
         self.expectation: Expectation | None = None
-        self.history: deque[HistoryEntry] = deque(maxlen=max_history)
+        #: The newest ``max_history`` entries, oldest first (see :meth:`note`).
+        self.history: list[HistoryEntry] | None = None
+
+    def saw(self, digest: int) -> bool:
+        """Whether a report with this digest was applied to the order before."""
+        return digest == self.last_digest or (self.seen is not None and digest in self.seen)
+
+    def see(self, digest: int) -> None:
+        """Remember an applied report's digest as the newest."""
+        last = self.last_digest
+        if last is not None and last != digest:
+            if self.seen is None:
+                self.seen = {last}
+            else:
+                self.seen.add(last)
+        self.last_digest = digest
+
+    def note(self, entry: HistoryEntry, limit: int) -> None:
+        """Add ``entry`` to the history, keeping the newest ``limit`` entries."""
+        history = self.history
+        if history is None:
+            self.history = [entry]
+            return
+        history.append(entry)
+        if len(history) > limit:
+            # At most one over, and only on orders with ``limit`` reports already.
+            del history[0]
+
+    def has_flag(self, flag: str) -> bool:
+        """Whether ``flag`` was set on the order."""
+        return self.flags is not None and flag in self.flags
+
+    def set_flag(self, flag: str) -> None:
+        """Set ``flag`` on the order."""
+        if self.flags is None:
+            self.flags = {flag}
+        else:
+            self.flags.add(flag)
 
     @property
     def deadline(self) -> float | None:

@@ -10,12 +10,13 @@ scheduling of the cross-object checks.
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 
 from reconciler import _expectations, _fills, _parents
 from reconciler._labels import label
 from reconciler._model import Coverage, HistoryEntry, OrderRecord
-from reconciler._numbers import HUNDRED, fmt, product_consistent, txt
+from reconciler._numbers import HUNDRED, ZERO, fmt, product_consistent, txt
 from reconciler._state import State
 from reconciler._timers import Check
 from reconciler.alerts import AlertCode
@@ -56,9 +57,9 @@ def apply_order_update(
     frame_orders[u.order_id] = u
     rec = st.record(venue, u.order_id, account, t)
     digest = hash(u)
-    if digest in rec.seen and (u.key is not None or not _clean_step(rec, u, digest)):
+    if rec.saw(digest) and (u.key is not None or not _clean_step(rec, u, digest)):
         st.counters["duplicates.order"] += 1
-        rec.history.append(
+        rec.note(
             HistoryEntry(
                 t=t,
                 kind="duplicate",
@@ -66,11 +67,11 @@ def apply_order_update(
                 status=u.status,
                 raw_status=u.raw_status,
                 filled=u.filled,
-            )
+            ),
+            st.config.max_history,
         )
         return
-    rec.seen.add(digest)
-    rec.last_digest = digest
+    rec.see(digest)
     name = f"{label(venue)} order {u.order_id}"
 
     _note_fill_coverage(rec, u)
@@ -80,7 +81,7 @@ def apply_order_update(
 
     if u.key is not None and rec.key is not None and u.key < rec.key:
         st.counters["out_of_order"] += 1
-        _not_applied(rec, u, t, "older than the applied state")
+        _not_applied(st, rec, u, t, "older than the applied state")
         _raise(
             st,
             rec,
@@ -105,7 +106,7 @@ def apply_order_update(
         _check_immutable(st, rec, account, u, t, name)
     prev_filled = rec.filled
     if u.filled is not None and prev_filled is not None and u.filled < prev_filled:
-        _not_applied(rec, u, t, "fill regression")
+        _not_applied(st, rec, u, t, "fill regression")
         _raise(
             st,
             rec,
@@ -130,7 +131,7 @@ def apply_order_update(
     status = _judge_transition(st, rec, u, t, name, new_fill=new_fill)
     first_report = not rec.reported
     had_client_id = rec.client_order_id
-    _apply(rec, u, account, t, status)
+    _apply(st, rec, u, account, t, status)
     if first_report:
         _expectations.on_order_reported(st, rec, t)
     elif not had_client_id and rec.client_order_id:
@@ -185,12 +186,12 @@ def _apply_amendment(
     quantity.
     """
     if u.key is not None and rec.amend_key is not None and u.key < rec.amend_key:
-        _not_applied(rec, u, t, "older than the applied amendment")
+        _not_applied(st, rec, u, t, "older than the applied amendment")
         return
     if rec.reported:
         _check_immutable(st, rec, account, u, t, name)
     first_report = not rec.reported
-    _apply(rec, u, account, t, rec.status, quantities=False)
+    _apply(st, rec, u, account, t, rec.status, quantities=False)
     if u.quantity is not None:
         rec.quantity = u.quantity
     if u.key is not None:
@@ -200,8 +201,8 @@ def _apply_amendment(
     _parents.after_order_update(st, rec, u, t, frame_orders)
 
 
-def _not_applied(rec: OrderRecord, u: OrderUpdate, t: float, note: str) -> None:
-    rec.history.append(
+def _not_applied(st: State, rec: OrderRecord, u: OrderUpdate, t: float, note: str) -> None:
+    rec.note(
         HistoryEntry(
             t=t,
             kind="update",
@@ -211,7 +212,8 @@ def _not_applied(rec: OrderRecord, u: OrderUpdate, t: float, note: str) -> None:
             filled=u.filled,
             quantity=u.quantity,
             note=note,
-        )
+        ),
+        st.config.max_history,
     )
 
 
@@ -318,6 +320,7 @@ def _fill_after_terminal(st: State, rec: OrderRecord, u: OrderUpdate, t: float, 
 
 
 def _apply(
+    st: State,
     rec: OrderRecord,
     u: OrderUpdate,
     account: str,
@@ -346,7 +349,7 @@ def _apply(
         rec.is_parent = rec.is_parent or u.is_parent
     if not quantities:  # a status-less amendment: identity only, the caller does the rest
         rec.last_t = t
-        rec.history.append(
+        rec.note(
             HistoryEntry(
                 t=t,
                 kind="update",
@@ -354,7 +357,8 @@ def _apply(
                 raw_status=u.raw_status,
                 quantity=u.quantity,
                 note="amendment",
-            )
+            ),
+            st.config.max_history,
         )
         return
     if status is not None:
@@ -384,7 +388,7 @@ def _apply(
     if u.key is not None:
         rec.key = u.key if rec.key is None else max(rec.key, u.key)
     rec.last_t = t
-    rec.history.append(
+    rec.note(
         HistoryEntry(
             t=t,
             kind="update",
@@ -393,7 +397,8 @@ def _apply(
             filled=u.filled,
             quantity=u.quantity,
             note=u.reason or "",
-        )
+        ),
+        st.config.max_history,
     )
 
 
@@ -503,7 +508,7 @@ def _note_fill_coverage(rec: OrderRecord, u: OrderUpdate) -> None:
         return
     low = u.filled - u.last_fill
     if rec.coverage is None:
-        rec.coverage = Coverage(baseline=max(low, Decimal(0)))
+        rec.coverage = Coverage(baseline=max(ZERO, low))
     rec.coverage.add(low, u.filled)
 
 
@@ -513,6 +518,8 @@ def _schedule_fill_checks(st: State, rec: OrderRecord, t: float) -> None:
     due = t + st.config.settle_window
     if rec.coverage is not None and rec.filled is not None:
         if rec.coverage.uncovered(rec.filled):
+            if rec.cum_reqs is None:
+                rec.cum_reqs = deque()
             rec.cum_reqs.append((due, rec.filled))
             st.schedule(due, Check.FILL_GAP, rec.venue, rec.order_id)
     elif rec.venue in st.execution_venues and rec.filled is not None:

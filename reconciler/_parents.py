@@ -42,8 +42,8 @@ def after_order_update(
     if rec.parent_id is not None:
         st.children.setdefault((rec.venue, rec.parent_id), set()).add(rec.order_id)
         parent = st.orders.get((rec.venue, rec.parent_id))
-        if (parent is None or not parent.reported) and "orphan_scheduled" not in rec.flags:
-            rec.flags.add("orphan_scheduled")
+        if (parent is None or not parent.reported) and not rec.has_flag("orphan_scheduled"):
+            rec.set_flag("orphan_scheduled")
             st.schedule(t + settle, Check.ORPHAN, rec.venue, rec.order_id)
         st.schedule(t + settle, Check.PARENT, rec.venue, rec.parent_id)
     if u.is_parent:

@@ -28,7 +28,7 @@ from reconciler.events import PositionUpdate
 __all__ = ["CoreState", "SnapshotError", "digest", "dumps", "loads"]
 
 # Bump whenever a pickled class changes shape (slots added, renamed or re-typed).
-FORMAT: Final = 1
+FORMAT: Final = 2
 _MAGIC: Final = b"RCSNAP"
 
 
@@ -103,10 +103,10 @@ def digest(core: CoreState) -> str:
             r.notional,
             r.fees,
             r.exec_sum,
-            sorted(r.fill_ids),
+            sorted(r.fill_ids or ()),
             r.is_parent,
             r.child_ids,
-            sorted(r.alert_ids),
+            sorted(r.alert_ids or ()),
             r.expectation,
         )
         for key, r in sorted(st.orders.items())

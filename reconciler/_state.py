@@ -57,7 +57,7 @@ class State:
         """The record for an order, created (unreported) if new."""
         rec = self.orders.get((venue, order_id))
         if rec is None:
-            rec = OrderRecord(venue, order_id, account, t, self.config.max_history)
+            rec = OrderRecord(venue, order_id, account, t)
             self.orders[(venue, order_id)] = rec
             self.timers.schedule(t + self.config.retention, Check.RETIRE, (venue, order_id))
         return rec
@@ -88,10 +88,16 @@ class State:
             parent_id = order.parent_id
         aid = alert_id(code, venue, order_id, *facts)
         if order is not None:
-            if aid in order.alert_ids:
+            ids = order.alert_ids
+            if ids is None:
+                order.alert_ids = {aid}
+            elif aid in ids:
                 return
-            order.alert_ids.add(aid)
-            order.history.append(HistoryEntry(t=t, kind="alert", note=f"{code}: {message}"))
+            else:
+                ids.add(aid)
+            order.note(
+                HistoryEntry(t=t, kind="alert", note=f"{code}: {message}"), self.config.max_history
+            )
         else:
             if aid in self._stream_alerts:
                 return

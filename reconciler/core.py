@@ -269,7 +269,7 @@ class Reconciler:
     def history(self, venue: str, order_id: str) -> list[HistoryEntry]:
         """What happened to an order, oldest first (bounded by ``max_history``)."""
         rec = self._st.orders.get((venue, order_id))
-        return [] if rec is None else list(rec.history)
+        return [] if rec is None or rec.history is None else list(rec.history)
 
     def position(self, venue: str, account: str, symbol: str) -> PositionUpdate | None:
         """The last position report for a symbol (kept for later checks)."""
@@ -372,7 +372,7 @@ class Reconciler:
             st.schedule(rec.last_t + retention, Check.RETIRE, rec.venue, rec.order_id)
             return
         st.orders.pop((rec.venue, rec.order_id), None)
-        for fill_id in rec.fill_ids:
+        for fill_id in rec.fill_ids or ():
             st.fills.pop((rec.venue, fill_id), None)
         if rec.parent_id is not None:
             siblings = st.children.get((rec.venue, rec.parent_id))
@@ -484,7 +484,7 @@ def _snapshot(rec: OrderRecord) -> OrderState:
         notional=rec.notional,
         fees=rec.fees,
         executions_filled=rec.exec_sum,
-        executions=len(rec.fill_ids),
+        executions=0 if rec.fill_ids is None else len(rec.fill_ids),
         is_parent=rec.is_parent,
         child_ids=rec.child_ids,
         first_seen=rec.first_seen,
