@@ -72,11 +72,10 @@ def apply_order_update(
         )
         return
     rec.see(digest)
-    name = f"{label(venue)} order {u.order_id}"
 
     _note_fill_coverage(rec, u)
     if u.amended and u.status is Status.UNKNOWN:
-        _apply_amendment(st, rec, u, account, t, name, frame_orders)
+        _apply_amendment(st, rec, u, account, t, frame_orders)
         return
 
     if u.key is not None and rec.key is not None and u.key < rec.key:
@@ -87,7 +86,7 @@ def apply_order_update(
             rec,
             AlertCode.OUT_OF_ORDER,
             t,
-            f"{name}: an update older than the state already applied arrived late; "
+            f"{_name(rec)}: an update older than the state already applied arrived late; "
             "it was recorded, not applied.",
             {
                 "update_key": txt(u.key),
@@ -103,7 +102,7 @@ def apply_order_update(
 
     if rec.reported:
         # Judged only on reports that will be applied: a late, older report is not news.
-        _check_immutable(st, rec, account, u, t, name)
+        _check_immutable(st, rec, account, u, t)
     prev_filled = rec.filled
     if u.filled is not None and prev_filled is not None and u.filled < prev_filled:
         _not_applied(st, rec, u, t, "fill regression")
@@ -112,7 +111,7 @@ def apply_order_update(
             rec,
             AlertCode.FILL_REGRESSION,
             t,
-            f"{name}: cumulative filled quantity went backwards from "
+            f"{_name(rec)}: cumulative filled quantity went backwards from "
             f"{fmt(prev_filled)} to {fmt(u.filled)}.",
             {
                 "previous_filled": fmt(prev_filled),
@@ -128,7 +127,7 @@ def apply_order_update(
     new_fill = u.filled is not None and u.filled > (prev_filled if prev_filled is not None else 0)
 
     old_status = rec.status
-    status = _judge_transition(st, rec, u, t, name, new_fill=new_fill)
+    status = _judge_transition(st, rec, u, t, new_fill=new_fill)
     first_report = not rec.reported
     had_client_id = rec.client_order_id
     _apply(st, rec, u, account, t, status)
@@ -137,14 +136,14 @@ def apply_order_update(
     elif not had_client_id and rec.client_order_id:
         _expectations.on_client_id(st, rec, t)
 
-    _check_message(st, rec, u, t, name)
+    _check_message(st, rec, u, t)
     if u.status is Status.REJECTED and old_status is not Status.REJECTED:
         _raise(
             st,
             rec,
             AlertCode.ORDER_REJECTED,
             t,
-            f"{name} was rejected by the venue.",
+            f"{_name(rec)} was rejected by the venue.",
             {"raw_status": u.raw_status, "filled": fmt(u.filled)},
             u.raw_status,
         )
@@ -154,6 +153,11 @@ def apply_order_update(
     _schedule_fill_checks(st, rec, t)
     _schedule_deadline(st, rec, u, t)
     _parents.after_order_update(st, rec, u, t, frame_orders)
+
+
+def _name(rec: OrderRecord) -> str:
+    """How alert messages name an order (built only when an alert is raised)."""
+    return f"{label(rec.venue)} order {rec.order_id}"
 
 
 def _clean_step(rec: OrderRecord, u: OrderUpdate, digest: int) -> bool:
@@ -176,7 +180,6 @@ def _apply_amendment(
     u: OrderUpdate,
     account: str,
     t: float,
-    name: str,
     frame_orders: dict[str, OrderUpdate],
 ) -> None:
     """A status-less amendment report (BTSE 123): it changes the quantity, nothing else.
@@ -189,7 +192,7 @@ def _apply_amendment(
         _not_applied(st, rec, u, t, "older than the applied amendment")
         return
     if rec.reported:
-        _check_immutable(st, rec, account, u, t, name)
+        _check_immutable(st, rec, account, u, t)
     first_report = not rec.reported
     _apply(st, rec, u, account, t, rec.status, quantities=False)
     if u.quantity is not None:
@@ -217,9 +220,21 @@ def _not_applied(st: State, rec: OrderRecord, u: OrderUpdate, t: float, note: st
     )
 
 
-def _check_immutable(
-    st: State, rec: OrderRecord, account: str, u: OrderUpdate, t: float, name: str
-) -> None:
+def _check_immutable(st: State, rec: OrderRecord, account: str, u: OrderUpdate, t: float) -> None:
+    # The common case, every field unchanged or not stated, without building the list.
+    if (
+        (u.symbol is None or rec.symbol is None or u.symbol == rec.symbol)
+        and (u.side is None or rec.side is None or u.side == rec.side)
+        and (u.account is None or rec.venue_account is None or u.account == rec.venue_account)
+        and account == rec.account
+        and (u.parent_id is None or rec.parent_id is None or u.parent_id == rec.parent_id)
+        and (
+            u.original_quantity is None
+            or rec.original_quantity is None
+            or u.original_quantity == rec.original_quantity
+        )
+    ):
+        return
     pairs: list[tuple[str, object, object]] = [
         ("symbol", rec.symbol, u.symbol),
         ("side", rec.side, u.side),
@@ -243,14 +258,14 @@ def _check_immutable(
         rec,
         AlertCode.IMMUTABLE_FIELD_CHANGED,
         t,
-        f"{name} was reported with a different {fields} than before.",
+        f"{_name(rec)} was reported with a different {fields} than before.",
         evidence,
         *(x for c in changed for x in (c[0], txt(c[2]))),
     )
 
 
 def _judge_transition(
-    st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: str, *, new_fill: bool
+    st: State, rec: OrderRecord, u: OrderUpdate, t: float, *, new_fill: bool
 ) -> Status | None:
     """The status to apply, raising the transition alerts the change deserves."""
     old = rec.status
@@ -261,19 +276,19 @@ def _judge_transition(
             rec,
             AlertCode.UNKNOWN_STATUS,
             t,
-            f"{name} reported a status the {label(rec.venue)} mapping does not know: "
+            f"{_name(rec)} reported a status the {label(rec.venue)} mapping does not know: "
             f"{u.raw_status!r}; its quantities are still tracked.",
             {"raw_status": u.raw_status, "filled": fmt(u.filled)},
             u.raw_status,
         )
         new_applied: Status | None = old if old is not None else Status.UNKNOWN
         if old is not None and is_terminal(old) and new_fill:
-            _fill_after_terminal(st, rec, u, t, name)
+            _fill_after_terminal(st, rec, u, t)
         return new_applied
     if old is None:
         return new
     if is_terminal(old) and new_fill:
-        _fill_after_terminal(st, rec, u, t, name)
+        _fill_after_terminal(st, rec, u, t)
         return new if is_terminal(new) else old
     if not transition_allowed(old, new) and not new_fill:
         _raise(
@@ -281,7 +296,7 @@ def _judge_transition(
             rec,
             AlertCode.ILLEGAL_TRANSITION,
             t,
-            f"{name} moved from {old} ({rec.raw_status}) to {new} ({u.raw_status}), "
+            f"{_name(rec)} moved from {old} ({rec.raw_status}) to {new} ({u.raw_status}), "
             "which the order lifecycle does not allow.",
             {
                 "from_status": txt(old),
@@ -298,13 +313,13 @@ def _judge_transition(
     return new
 
 
-def _fill_after_terminal(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: str) -> None:
+def _fill_after_terminal(st: State, rec: OrderRecord, u: OrderUpdate, t: float) -> None:
     _raise(
         st,
         rec,
         AlertCode.FILL_AFTER_TERMINAL,
         t,
-        f"{name} was already {rec.status} but reports more fills: cumulative filled "
+        f"{_name(rec)} was already {rec.status} but reports more fills: cumulative filled "
         f"{fmt(rec.filled)} -> {fmt(u.filled)}.",
         {
             "terminal_status": txt(rec.status),
@@ -368,19 +383,23 @@ def _apply(
         rec.amend_key is None or u.key is None or u.key >= rec.amend_key
     ):
         rec.quantity = u.quantity
-    for field in (
-        "filled",
-        "remaining",
-        "avg_price",
-        "notional",
-        "fees",
-        "pct_filled",
-        "limit_price",
-        "exposure",
-    ):
-        value = getattr(u, field)
-        if value is not None:
-            setattr(rec, field, value)
+    # Spelled out rather than a getattr/setattr loop: this runs for every report.
+    if u.filled is not None:
+        rec.filled = u.filled
+    if u.remaining is not None:
+        rec.remaining = u.remaining
+    if u.avg_price is not None:
+        rec.avg_price = u.avg_price
+    if u.notional is not None:
+        rec.notional = u.notional
+    if u.fees is not None:
+        rec.fees = u.fees
+    if u.pct_filled is not None:
+        rec.pct_filled = u.pct_filled
+    if u.limit_price is not None:
+        rec.limit_price = u.limit_price
+    if u.exposure is not None:
+        rec.exposure = u.exposure
     if u.child_ids is not None:
         rec.child_ids = u.child_ids
     if u.carried_child_ids is not None:
@@ -402,7 +421,7 @@ def _apply(
     )
 
 
-def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: str) -> None:
+def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float) -> None:
     """The report's own numbers must agree with each other (no other message needed)."""
     cfg = st.config
     qty = u.quantity if u.quantity is not None else rec.quantity
@@ -413,7 +432,7 @@ def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: 
             rec,
             AlertCode.OVERFILL,
             t,
-            f"{name} reports {fmt(filled)} filled on an order of {fmt(qty)}.",
+            f"{_name(rec)} reports {fmt(filled)} filled on an order of {fmt(qty)}.",
             {"filled": fmt(filled), "quantity": fmt(qty), "source": "reported"},
             "reported",
             fmt(filled),
@@ -440,7 +459,7 @@ def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: 
             rec,
             AlertCode.QUANTITY_MISMATCH,
             t,
-            f"{name}: the message's own quantities disagree "
+            f"{_name(rec)}: the message's own quantities disagree "
             f"({', '.join(k for k in broken if k in ('remaining', 'pct_filled'))}).",
             broken,
             *sorted(broken.items()),
@@ -458,7 +477,7 @@ def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: 
             rec,
             AlertCode.NOTIONAL_MISMATCH,
             t,
-            f"{name}: executed notional {fmt(u.notional)} is not average price "
+            f"{_name(rec)}: executed notional {fmt(u.notional)} is not average price "
             f"{fmt(u.avg_price)} x quantity {fmt(nq)} = {fmt(u.avg_price * nq)}.",
             {
                 "notional": fmt(u.notional),
@@ -487,7 +506,7 @@ def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float, name: 
             rec,
             AlertCode.STATUS_FILL_MISMATCH,
             t,
-            f"{name} {problem}.",
+            f"{_name(rec)} {problem}.",
             {
                 "status": txt(u.status),
                 "raw_status": u.raw_status,

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal, localcontext
-from functools import partial
+from decimal import Decimal, getcontext, localcontext, setcontext
 
 import msgspec
 
@@ -139,7 +138,10 @@ class Reconciler:
         for anything in ``frame``.
         """
         proto = self._protocol(venue, account)
-        with localcontext(EXACT):
+        # setcontext rather than localcontext: a third of the cost, on every frame.
+        host_context = getcontext()
+        setcontext(EXACT)
+        try:
             self._advance(t)
             self._st.counters["frames"] += 1
             try:
@@ -153,6 +155,8 @@ class Reconciler:
                 ]
             self._apply_all(venue, account, events, t, frame)
             return self._st.take_alerts()
+        finally:
+            setcontext(host_context)
 
     def feed_parsed(
         self, venue: str, account: str, frame: str | bytes, events: Sequence[Event], t: float
@@ -162,11 +166,15 @@ class Reconciler:
         The live driver parses each frame once (it needs the events to see a refused
         login); the result is exactly that of :meth:`feed` with the same frame.
         """
-        with localcontext(EXACT):
+        host_context = getcontext()
+        setcontext(EXACT)
+        try:
             self._advance(t)
             self._st.counters["frames"] += 1
             self._apply_all(venue, account, list(events), t, frame)
             return self._st.take_alerts()
+        finally:
+            setcontext(host_context)
 
     def report(
         self,
@@ -329,12 +337,10 @@ class Reconciler:
         st.now = max(st.now, t)
         while (item := st.timers.pop_due(st.now)) is not None:
             due, check, subject = item
-            self._guarded(
-                partial(self._run_check, check, subject, due),
-                subject[0],
-                self._account(subject),
-                due,
-            )
+            try:
+                self._run_check(check, subject, due)
+            except Exception as exc:  # noqa: BLE001 - see _contain
+                self._contain(exc, subject[0], self._account(subject), due)
 
     def _account(self, subject: Subject) -> str:
         """The connection account a check's subject belongs to (for a contained error)."""
@@ -389,28 +395,26 @@ class Reconciler:
     ) -> None:
         frame_orders: dict[str, OrderUpdate] = {}
         for ev in events:
-            self._guarded(
-                partial(self._apply, venue, account, ev, t, frame, frame_orders), venue, account, t
-            )
+            try:
+                self._apply(venue, account, ev, t, frame, frame_orders)
+            except Exception as exc:  # noqa: BLE001 - see _contain
+                self._contain(exc, venue, account, t)
 
-    def _guarded(self, action: Callable[[], None], venue: str, account: str, t: float) -> None:
+    def _contain(self, exc: Exception, venue: str, account: str, t: float) -> None:
         # Anything a venue sends must never crash the engine: a bug in a rule is counted,
         # kept for the host to log, and reported as a malformed message for that frame.
-        try:
-            action()
-        except Exception as exc:  # noqa: BLE001
-            self._st.counters["internal_errors"] += 1
-            self.last_internal_error = f"{type(exc).__name__}: {exc}"
-            self._st.alert(
-                AlertCode.MALFORMED_MESSAGE,
-                venue=venue,
-                account=account,
-                t=t,
-                message="A message could not be reconciled because of an internal "
-                "error; it was skipped.",
-                evidence={"reason": f"internal error: {type(exc).__name__}"},
-                facts=("internal", type(exc).__name__, str(exc)[:100], t),
-            )
+        self._st.counters["internal_errors"] += 1
+        self.last_internal_error = f"{type(exc).__name__}: {exc}"
+        self._st.alert(
+            AlertCode.MALFORMED_MESSAGE,
+            venue=venue,
+            account=account,
+            t=t,
+            message="A message could not be reconciled because of an internal "
+            "error; it was skipped.",
+            evidence={"reason": f"internal error: {type(exc).__name__}"},
+            facts=("internal", type(exc).__name__, str(exc)[:100], t),
+        )
 
     def _apply(
         self,
