@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from reconciler.lifecycle import Status
 from reconciler.link import LinkSettings
 from reconciler.plugin import VenuePlugin
+from reconciler_btse._bench import BtseBenchKit
 from reconciler_btse._commands import AUTH_PATH, PING_FRAME, auth_frame, sign, subscribe_frame
 from reconciler_btse._link import BtseLink
 from reconciler_btse._protocol import MAX_LIFETIME, STATUS_TABLE, TOPIC, BtseProtocol
@@ -65,6 +66,10 @@ class BtsePlugin(VenuePlugin):
     def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> BtseSimulator:
         """A simulated ``/ws/futures`` endpoint knowing each account's key and secret."""
         return BtseSimulator(credentials)
+
+    def bench_kit(self) -> BtseBenchKit:
+        """BTSE's reference parsers and open-order frames for ``reconciler bench``."""
+        return BtseBenchKit()
 
 
 #: The plugin instance the entry point names.

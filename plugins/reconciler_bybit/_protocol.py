@@ -29,6 +29,7 @@ from reconciler.lifecycle import Status
 from reconciler.link import LinkSettings
 from reconciler.plugin import BaseProtocol, FrameError, VenuePlugin, excerpt
 
+from ._bench import BybitBenchKit
 from ._commands import STREAM_URL
 from ._decode import (
     STATUS_TABLE,
@@ -161,3 +162,7 @@ class BybitPlugin(VenuePlugin):
         """A simulated ``/realtime`` stream knowing each account's ``api_key`` and
         ``api_secret``."""
         return BybitSimulator(credentials)
+
+    def bench_kit(self) -> BybitBenchKit:
+        """Bybit's reference parsers and open-order frames for ``reconciler bench``."""
+        return BybitBenchKit()

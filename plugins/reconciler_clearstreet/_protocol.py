@@ -17,6 +17,7 @@ from reconciler.plugin import (
     content_digest,
     excerpt,
 )
+from reconciler_clearstreet._bench import ClearStreetBenchKit
 from reconciler_clearstreet._link import CREDENTIAL_NAMES, STREAM_URL, ClearStreetLink
 from reconciler_clearstreet._mapping import STATUS_TABLE, day_of, payload_event
 from reconciler_clearstreet._simulator import ClearStreetSimulator
@@ -155,3 +156,7 @@ class ClearStreetPlugin(VenuePlugin):
     def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> ClearStreetSimulator:
         """A simulated ``activity`` channel knowing each account id's ``token``."""
         return ClearStreetSimulator(credentials)
+
+    def bench_kit(self) -> ClearStreetBenchKit:
+        """Clear Street's reference parsers and open-order frames for ``reconciler bench``."""
+        return ClearStreetBenchKit()

@@ -8,6 +8,7 @@ from reconciler.events import Event, Ignored
 from reconciler.lifecycle import Status
 from reconciler.link import LinkSettings
 from reconciler.plugin import BaseProtocol, FrameError, VenuePlugin
+from reconciler_tread._bench import TreadBenchKit
 from reconciler_tread._decode import STATUS_TABLE, order_update_events
 from reconciler_tread._link import TreadLink
 from reconciler_tread._simulator import TreadSimulator
@@ -79,3 +80,7 @@ class TreadPlugin(VenuePlugin):
     def simulator(self, credentials: Mapping[str, Mapping[str, str]]) -> TreadSimulator:
         """A simulated Order Status WebSocket knowing each account's ``token``."""
         return TreadSimulator(credentials)
+
+    def bench_kit(self) -> TreadBenchKit:
+        """Tread.fi's reference parsers and open-order frames for ``reconciler bench``."""
+        return TreadBenchKit()
