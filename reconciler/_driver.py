@@ -199,35 +199,57 @@ class Connection:
     async def _reader(self, ws: WebSocketConnection) -> None:
         idle = self.plan.timers.idle_timeout
         while True:
+            # One idle scope per quiet period, not per frame (entering a cancel scope
+            # costs as much as parsing a small frame). It may fire early, since frames
+            # move ``last_seen`` without moving it; the check below then re-arms it.
+            pending: FrameIn | None = None
             try:
                 with trio.move_on_at(self.last_seen + idle) as scope:
-                    message = await ws.get_message()
+                    while pending is None:
+                        pending = await self._read_one(ws)
             except ConnectionClosed:
                 if not self._stop.is_set():
                     raise
                 # Shutdown: let the closer finish the close handshake (or give up
                 # after the grace period); it then ends the connection.
                 await trio.sleep_forever()
-            if scope.cancelled_caught:
+            if pending is not None:
+                # The core is behind: wait for it outside the idle scope, since time
+                # spent on backpressure is not the venue's silence.
+                await self.out.send(pending)
+                self.last_seen = trio.current_time()
+                self._check_refusal(pending.events)
+                continue
+            # Compare with the deadline itself, not ``now - last_seen >= idle``: float
+            # rounding can make that false at the deadline, a hot loop.
+            if scope.cancelled_caught and trio.current_time() >= self.last_seen + idle:
                 if self._stop.is_set():
                     return
-                # Compare with the deadline itself, not ``now - last_seen >= idle``:
-                # float rounding can make that false at the deadline, a hot loop.
-                if trio.current_time() >= self.last_seen + idle:
-                    raise FeedIdleError(trio.current_time() - self.last_seen)
-                continue  # a pong arrived meanwhile
-            self.last_seen = trio.current_time()
-            self.frames += 1
-            events = self._parse(message)
-            t = self._t()
-            await self._emit(
-                FrameIn(self.plan.venue, self.plan.account, message, events, t, self.connection_id)
-            )
-            # Time spent waiting for the core (backpressure) is not the venue's silence.
-            self.last_seen = trio.current_time()
-            why = self.link.refusal(events)
-            if why is not None:
-                raise AuthRefusedError(why)
+                raise FeedIdleError(trio.current_time() - self.last_seen)
+
+    async def _read_one(self, ws: WebSocketConnection) -> FrameIn | None:
+        """Read and parse one frame and hand it to the core; the frame itself when the
+        core's channel is full (the caller waits), ``None`` once it is handed over."""
+        message = await ws.get_message()
+        self.last_seen = trio.current_time()
+        self.frames += 1
+        events = self._parse(message)
+        item = FrameIn(
+            self.plan.venue, self.plan.account, message, events, self._t(), self.connection_id
+        )
+        try:
+            # Bounded: when the core falls behind, reading stops (backpressure) and the
+            # venue's own buffers absorb the burst. get_message already yielded.
+            self.out.send_nowait(item)
+        except trio.WouldBlock:
+            return item
+        self._check_refusal(events)
+        return None
+
+    def _check_refusal(self, events: list[Event]) -> None:
+        why = self.link.refusal(events)
+        if why is not None:
+            raise AuthRefusedError(why)
 
     def _parse(self, message: str | bytes) -> list[Event]:
         try:
