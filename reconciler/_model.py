@@ -13,6 +13,9 @@ from reconciler.lifecycle import Status
 
 __all__ = ["Coverage", "HistoryEntry", "OrderRecord"]
 
+#: Up to this many earlier report digests are kept in a tuple, beyond it in a set.
+_SHORT_SEEN = 8
+
 
 class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One thing that happened to an order, as the reconciler saw it.
@@ -45,7 +48,8 @@ class Coverage:
 
     def __init__(self, baseline: Decimal) -> None:
         self.baseline = baseline
-        self.spans: list[tuple[Decimal, Decimal]] = []
+        # A tuple: the empty one is shared, and most orders have one span or none.
+        self.spans: tuple[tuple[Decimal, Decimal], ...] = ()
 
     def add(self, low: Decimal, high: Decimal) -> None:
         """Mark ``(low, high]`` as covered."""
@@ -59,7 +63,7 @@ class Coverage:
                 low, high = min(a, low), max(b, high)
         merged.append((low, high))
         merged.sort()
-        self.spans = merged
+        self.spans = tuple(merged)
 
     def uncovered(self, level: Decimal) -> list[tuple[Decimal, Decimal]]:
         """The stretches of ``(baseline, level]`` no fill report covers."""
@@ -188,8 +192,9 @@ class OrderRecord:
         self.gap_ranges: list[tuple[Decimal, Decimal]] | None = None
         self.gap_alerted: dict[str, Decimal] | None = None
         #: Digests of the reports applied: the newest in ``last_digest``, the others in
-        #: ``seen`` (see :meth:`saw`).
-        self.seen: set[int] | None = None
+        #: ``seen``, a tuple while short (a set costs 216 bytes even for one), a set
+        #: once long (see :meth:`saw`).
+        self.seen: tuple[int, ...] | set[int] = ()
         self.last_digest: int | None = None
         self.flags: set[str] | None = None
         self.alert_ids: set[str] | None = None
@@ -199,16 +204,19 @@ class OrderRecord:
 
     def saw(self, digest: int) -> bool:
         """Whether a report with this digest was applied to the order before."""
-        return digest == self.last_digest or (self.seen is not None and digest in self.seen)
+        return digest == self.last_digest or digest in self.seen
 
     def see(self, digest: int) -> None:
         """Remember an applied report's digest as the newest."""
         last = self.last_digest
-        if last is not None and last != digest:
-            if self.seen is None:
-                self.seen = {last}
+        if last is not None and last != digest and last not in self.seen:
+            seen = self.seen
+            if isinstance(seen, set):
+                seen.add(last)
+            elif len(seen) < _SHORT_SEEN:
+                self.seen = (*seen, last)
             else:
-                self.seen.add(last)
+                self.seen = {*seen, last}
         self.last_digest = digest
 
     def note(self, entry: HistoryEntry, limit: int) -> None:

@@ -53,14 +53,27 @@ class State:
 
     # -- records -------------------------------------------------------------------
 
-    def record(self, venue: str, order_id: str, account: str, t: float) -> OrderRecord:
-        """The record for an order, created (unreported) if new."""
+    def record(
+        self, venue: str, order_id: str, account: str, t: float, *, retire: bool = True
+    ) -> OrderRecord:
+        """The record for an order, created (unreported) if new.
+
+        A new record is scheduled for retirement, so an order only ever heard of
+        through executions is forgotten in time; ``retire=False`` leaves that to the
+        caller (an order report, after which the record is reported and retires once
+        terminal: an open order needs no timer).
+        """
         rec = self.orders.get((venue, order_id))
         if rec is None:
             rec = OrderRecord(venue, order_id, account, t)
             self.orders[(venue, order_id)] = rec
-            self.timers.schedule(t + self.config.retention, Check.RETIRE, (venue, order_id))
+            if retire:
+                self.schedule_retire(rec, t)
         return rec
+
+    def schedule_retire(self, rec: OrderRecord, t: float) -> None:
+        """Look at retiring ``rec`` once the retention period after ``t`` has passed."""
+        self.timers.schedule(t + self.config.retention, Check.RETIRE, (rec.venue, rec.order_id))
 
     def schedule(self, due: float, check: Check, *subject: str) -> None:
         """Schedule a check (see :mod:`reconciler._timers`)."""
