@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler import _render
+from reconciler._cli_bench import add_bench_parser, bench_command
 from reconciler._cli_journal import add_export_parser, export_command
 from reconciler._cli_live import demo_command, run_command
 from reconciler._cli_report import add_report_parser, report_command
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("config", metavar="FILE")
     add_export_parser(sub)
     add_report_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 
@@ -124,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo_command(args.duration, args.seed, sys.stdout)
         if args.command == "report":
             return report_command(args, sys.stdout, sys.stderr)
+        if args.command == "bench":
+            return bench_command(args, sys.stdout, sys.stderr)
         if args.command == "export":
             return export_command(args, None, sys.stderr)
         if args.command == "check-config":
