@@ -14,7 +14,6 @@ Two settle-window checks live here:
 
 from __future__ import annotations
 
-from collections import deque
 from decimal import Decimal
 
 from reconciler._labels import label
@@ -109,8 +108,9 @@ def apply_fill(st: State, venue: str, account: str, f: Fill, t: float) -> None:
     if not _settled(rec):
         due = t + st.config.settle_window
         if rec.exec_reqs is None:
-            rec.exec_reqs = deque()
-        rec.exec_reqs.append((due, rec.exec_sum))
+            rec.exec_reqs = [(due, rec.exec_sum)]
+        else:
+            rec.exec_reqs.append((due, rec.exec_sum))
         st.schedule(due, Check.EXECUTIONS, venue, f.order_id)
 
 
@@ -120,8 +120,9 @@ def require_executions(st: State, rec: OrderRecord, due: float) -> None:
     if _settled(rec):
         return
     if rec.cum_reqs is None:
-        rec.cum_reqs = deque()
-    rec.cum_reqs.append((due, rec.filled))
+        rec.cum_reqs = [(due, rec.filled)]
+    else:
+        rec.cum_reqs.append((due, rec.filled))
     st.schedule(due, Check.EXECUTIONS, rec.venue, rec.order_id)
 
 
@@ -139,22 +140,42 @@ def _settled(rec: OrderRecord) -> bool:
     )
 
 
-def _due_level(reqs: deque[tuple[float, Decimal]] | None, now: float) -> Decimal | None:
-    """Pop the requirements due by ``now``; the highest level among them."""
-    level: Decimal | None = None
-    if reqs is None:
+def _due_level(reqs: list[tuple[float, Decimal]] | None, now: float) -> Decimal | None:
+    """Remove the requirements due by ``now``; the highest level among them.
+
+    The caller sets an emptied list back to None (see :func:`_cum_level`)."""
+    if not reqs:
         return None
-    while reqs and reqs[0][0] <= now:
-        _, value = reqs.popleft()
+    taken = 0
+    level: Decimal | None = None
+    for due, value in reqs:
+        if due > now:
+            break
+        taken += 1
         level = value if level is None else max(level, value)
+    del reqs[:taken]
+    return level
+
+
+def _cum_level(rec: OrderRecord, now: float) -> Decimal | None:
+    level = _due_level(rec.cum_reqs, now)
+    if not rec.cum_reqs:
+        rec.cum_reqs = None  # an empty list still costs 56 bytes per order
+    return level
+
+
+def _exec_level(rec: OrderRecord, now: float) -> Decimal | None:
+    level = _due_level(rec.exec_reqs, now)
+    if not rec.exec_reqs:
+        rec.exec_reqs = None
     return level
 
 
 def check_executions(st: State, rec: OrderRecord, due: float) -> None:
     """EXECUTION_ORDER_MISMATCH once the settle window of a change has passed."""
     name = f"{label(rec.venue)} order {rec.order_id}"
-    cum_level = _due_level(rec.cum_reqs, due)
-    exec_level = _due_level(rec.exec_reqs, due)
+    cum_level = _cum_level(rec, due)
+    exec_level = _exec_level(rec, due)
     if exec_level is not None:
         _check_overfill(st, rec, due, name, exec_level)
     if not rec.reported:
@@ -281,7 +302,7 @@ def _check_average_price(st: State, rec: OrderRecord, due: float, name: str) -> 
 
 def check_fill_gap(st: State, rec: OrderRecord, due: float) -> None:
     """FILL_GAP: part of the reported cumulative quantity no report's own fill explains."""
-    level = _due_level(rec.cum_reqs, due)
+    level = _cum_level(rec, due)
     if level is None or rec.coverage is None:
         return
     gaps = rec.coverage.uncovered(level)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from decimal import Decimal
 
 import msgspec
@@ -180,13 +179,14 @@ class OrderRecord:
         self.exec_order_quantity: Decimal | None = None
         # Every container below is None until first needed: most open orders never get
         # an execution, a settle-window requirement, a flag or an alert, and an empty
-        # set, deque or dict costs more than the rest of the record together
+        # set, list or dict costs more than the rest of the record together
         # (docs/performance.md, memory).
         self.fill_ids: list[str] | None = None
         # (due, level) pairs: a reported cumulative that executions must reach by ``due``,
         # and an execution total that the reported cumulative must reach by ``due``.
-        self.cum_reqs: deque[tuple[float, Decimal]] | None = None
-        self.exec_reqs: deque[tuple[float, Decimal]] | None = None
+        # Lists, not deques: a deque allocates a 64-slot block (760 bytes) for one item.
+        self.cum_reqs: list[tuple[float, Decimal]] | None = None
+        self.exec_reqs: list[tuple[float, Decimal]] | None = None
         #: What was already reported, so a persisting loss is not re-reported with every
         #: later fill: FILL_GAP ranges, and the execution shortfall/excess amounts.
         self.gap_ranges: list[tuple[Decimal, Decimal]] | None = None

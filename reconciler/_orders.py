@@ -11,7 +11,6 @@ scheduling of the cross-object checks.
 from __future__ import annotations
 
 import sys
-from collections import deque
 from decimal import Decimal
 
 from reconciler import _expectations, _fills, _parents
@@ -415,15 +414,15 @@ def _apply(
     if u.avg_price is not None:
         rec.avg_price = _shared(u.avg_price, rec.avg_price, ZERO)
     if u.notional is not None:
-        rec.notional = u.notional
+        rec.notional = _shared(u.notional, rec.notional, ZERO)
     if u.fees is not None:
-        rec.fees = u.fees
+        rec.fees = _shared(u.fees, rec.fees, ZERO)
     if u.pct_filled is not None:
-        rec.pct_filled = u.pct_filled
+        rec.pct_filled = _shared(u.pct_filled, rec.pct_filled, ZERO)
     if u.limit_price is not None:
         rec.limit_price = _shared(u.limit_price, rec.limit_price)
     if u.exposure is not None:
-        rec.exposure = u.exposure
+        rec.exposure = _shared(u.exposure, rec.exposure, ZERO)
     if u.child_ids is not None:
         rec.child_ids = u.child_ids
     if u.carried_child_ids is not None:
@@ -579,8 +578,9 @@ def _schedule_fill_checks(st: State, rec: OrderRecord, t: float) -> None:
     if rec.coverage is not None and rec.filled is not None:
         if rec.coverage.uncovered(rec.filled):
             if rec.cum_reqs is None:
-                rec.cum_reqs = deque()
-            rec.cum_reqs.append((due, rec.filled))
+                rec.cum_reqs = [(due, rec.filled)]
+            else:
+                rec.cum_reqs.append((due, rec.filled))
             st.schedule(due, Check.FILL_GAP, rec.venue, rec.order_id)
     elif rec.venue in st.execution_venues and rec.filled is not None:
         _fills.require_executions(st, rec, due)
@@ -606,7 +606,10 @@ def _schedule_deadline(st: State, rec: OrderRecord, u: OrderUpdate, t: float) ->
     deadline = rec.deadline
     if deadline is not None and not is_terminal(rec.status or Status.UNKNOWN):
         due = max(deadline, t) + st.config.settle_window
-        if due != rec.stale_due:
+        # A pending check that comes due early reschedules itself (check_stale), so a
+        # deadline moving later needs no second timer per report; only an earlier one
+        # (or none pending) does.
+        if rec.stale_due is None or due < rec.stale_due or rec.stale_due <= st.now:
             rec.stale_due = due
             st.schedule(due, Check.STALE, rec.venue, rec.order_id)
 

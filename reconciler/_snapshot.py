@@ -28,7 +28,7 @@ from reconciler.events import PositionUpdate
 __all__ = ["CoreState", "SnapshotError", "digest", "dumps", "loads"]
 
 # Bump whenever a pickled class changes shape (slots added, renamed or re-typed).
-FORMAT: Final = 2
+FORMAT: Final = 3
 _MAGIC: Final = b"RCSNAP"
 
 

@@ -50,6 +50,8 @@ class State:
         self.out: list[Alert] = []
         self.counters: Counter[str] = Counter()
         self._stream_alerts: OrderedDict[str, None] = OrderedDict()
+        #: Orders retired since the timer queue last dropped their pending checks.
+        self.retired_since_compact = 0
 
     # -- records -------------------------------------------------------------------
 

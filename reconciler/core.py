@@ -9,7 +9,6 @@ passing of time; it returns the alerts each of those proves.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, getcontext, localcontext, setcontext
 
@@ -54,6 +53,12 @@ _ORDER_CHECKS: dict[Check, Callable[[State, OrderRecord, float], None]] = {
     Check.STALE: _orders.check_stale,
     Check.UNKNOWN_ORDER: _expectations.check_unknown_order,
 }
+
+
+#: Checks whose subject is a stream or an expectation, not an order.
+_STREAM_CHECKS = frozenset({Check.SEQUENCE_GAP, Check.UNACKNOWLEDGED, Check.RETIRE_EXPECTATION})
+#: Retirements before pending checks of retired orders are dropped, at the least.
+_COMPACT_FROM = 1024
 
 
 class UnknownVenueError(KeyError):
@@ -242,9 +247,9 @@ class Reconciler:
                 for rec in st.orders.values():
                     # The settle-window requirements carry their own due times.
                     if rec.cum_reqs:
-                        rec.cum_reqs = deque((due + delta, lvl) for due, lvl in rec.cum_reqs)
+                        rec.cum_reqs = [(due + delta, lvl) for due, lvl in rec.cum_reqs]
                     if rec.exec_reqs:
-                        rec.exec_reqs = deque((due + delta, lvl) for due, lvl in rec.exec_reqs)
+                        rec.exec_reqs = [(due + delta, lvl) for due, lvl in rec.exec_reqs]
                 st.counters["resumes"] += 1
             st.now = max(st.now, t)
             return self._st.take_alerts()
@@ -389,6 +394,19 @@ class Reconciler:
         if rec.client_order_id:
             st.clients.pop((rec.venue, rec.account, rec.client_order_id), None)
         st.counters["orders.retired"] += 1
+        # A retired order's later checks (a day order's STALE check, say) would find
+        # nothing, but wait in the queue until due: drop them in bulk, once as many
+        # orders retired as half the queue, so a retired order costs nothing for long.
+        st.retired_since_compact += 1
+        if st.retired_since_compact >= max(_COMPACT_FROM, len(st.timers) // 2):
+            st.retired_since_compact = 0
+            st.counters["timers.dropped"] += st.timers.compact(self._check_alive)
+
+    def _check_alive(self, check: Check, subject: Subject) -> bool:
+        """Whether a pending check can still find anything (its order is still known)."""
+        if check in _STREAM_CHECKS:
+            return True
+        return (subject[0], subject[1]) in self._st.orders
 
     def _apply_all(
         self, venue: str, account: str, events: list[Event], t: float, frame: str | bytes
