@@ -121,3 +121,23 @@ def test_history_keeps_the_newest_entries_up_to_max_history() -> None:
         core.feed("btse", "main", btse_frame(item), BASE_T + i)
     history = core.history("btse", "B1")
     assert [h.filled for h in history] == [Decimal(30), Decimal(40), Decimal(50)]
+
+
+def test_checks_of_retired_orders_are_dropped_in_bulk() -> None:
+    """Day orders canceled and retired leave no STALE checks queued for a day: once as
+    many orders retired as half the queue, the queue drops their checks."""
+    core = Reconciler(config=CoreConfig(retention=RETENTION))
+    count = 3000
+    for i in range(count):
+        frame = btse_frame(btse_item(f"D{i}", tif="DAY", ts=1_000 + i))
+        core.feed("btse", "main", frame, BASE_T + i * 0.001)
+    assert core.stats()["orders.tracked"] == count
+    for i in range(count):
+        frame = btse_frame(btse_item(f"D{i}", status=6, tif="DAY", ts=10_000 + i))
+        core.feed("btse", "main", frame, BASE_T + 10 + i * 0.001)
+    core.advance(BASE_T + 20 + RETENTION)
+    stats = core.stats()
+    assert stats["orders.retired"] == count
+    # Bounded, not zero: up to half the queue may wait for the next bulk drop.
+    assert stats["timers.dropped"] >= count // 2
+    assert stats["timers.pending"] <= count // 2
