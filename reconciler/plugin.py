@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
@@ -199,8 +199,51 @@ def parse_decimal(value: object, field: str) -> Decimal | None:
     # Decimal first: msgspec's typed decoders hand over Decimals, several per report.
     if type(value) is Decimal:
         d = value
+    elif type(value) is str:
+        # Venues repeat the same numeric strings (prices, sizes, "0") over and over: a
+        # string already accepted maps to its (immutable) Decimal without re-checking.
+        cached = _ACCEPTED.get(value)
+        if cached is not None:
+            return cached
+        try:
+            # Decimal() strips the same whitespace str.strip() does, so this is the
+            # value of the stripped text; blanks, "null" and errors take the long way.
+            d = Decimal(value)
+        except Exception:  # noqa: BLE001 - _text_decimal raises the precise error
+            parsed = _text_decimal(value, field)
+            if parsed is None:
+                return None
+            d = parsed
+        # A text of at most _MAX_DIGITS characters cannot hold more coefficient digits.
+        if not d.is_finite() or (
+            d
+            and (
+                abs(d.adjusted()) > _MAX_ADJUSTED_EXPONENT
+                or (len(value) > _MAX_DIGITS and len(str(d)) > _MAX_DIGITS)
+            )
+        ):
+            _check_range(d, field)
+        if len(_ACCEPTED) >= _CACHE_SIZE:
+            _ACCEPTED.clear()
+        _ACCEPTED[value] = d
+        return d
     elif value is None:
         return None
+    elif type(value) is int:
+        # JSON integers (sizes, quantities): the same few values again and again.
+        cached = _ACCEPTED_INTS.get(value)
+        if cached is not None:
+            return cached
+        d = Decimal(value)
+        if d and (
+            abs(d.adjusted()) > _MAX_ADJUSTED_EXPONENT
+            or (len(str(d)) > _MAX_DIGITS and len(d.as_tuple().digits) > _MAX_DIGITS)
+        ):
+            raise FrameError(f"{field}: number out of range")
+        if len(_ACCEPTED_INTS) >= _CACHE_SIZE:
+            _ACCEPTED_INTS.clear()
+        _ACCEPTED_INTS[value] = d
+        return d
     elif isinstance(value, Decimal):
         d = value
     elif isinstance(value, bool):
@@ -208,29 +251,72 @@ def parse_decimal(value: object, field: str) -> Decimal | None:
     elif isinstance(value, int):
         d = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip()
-        if not text or text == "null":
+        parsed = _text_decimal(value, field)
+        if parsed is None:
             return None
-        try:
-            d = Decimal(text)
-        except InvalidOperation:
-            raise FrameError(f"{field}: not a number: {text[:40]!r}") from None
+        d = parsed
     else:
         raise FrameError(f"{field}: expected a number, got {type(value).__name__}")
-    if not d.is_finite():
-        raise FrameError(f"{field}: not a finite number")
     # Its text holds every digit of the coefficient, so a short text needs no digit count
     # (as_tuple builds a tuple of digits: three times the cost of str).
+    if not d.is_finite() or (
+        d
+        and (
+            abs(d.adjusted()) > _MAX_ADJUSTED_EXPONENT
+            or (len(str(d)) > _MAX_DIGITS and len(d.as_tuple().digits) > _MAX_DIGITS)
+        )
+    ):
+        _check_range(d, field)
+    return d
+
+
+#: Numeric strings parse_decimal has accepted, and their values (bounded: cleared when
+#: full). Only accepted strings are kept, so every rejection still raises as before.
+_ACCEPTED: dict[str, Decimal] = {}
+#: The same for integers.
+_ACCEPTED_INTS: dict[int, Decimal] = {}
+#: The same for parse_quantity: accepted strings whose value is not negative.
+_ACCEPTED_QUANTITIES: dict[str, Decimal] = {}
+_CACHE_SIZE = 4096
+
+
+def _text_decimal(value: str, field: str) -> Decimal | None:
+    """A numeric string as a Decimal (not yet range-checked); blank and "null" give None."""
+    text = value.strip()
+    if not text or text == "null":
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise FrameError(f"{field}: not a number: {text[:40]!r}") from None
+
+
+def _check_range(d: Decimal, field: str) -> None:
+    """Raise FrameError for a Decimal that is not finite or not exactly reconcilable."""
+    if not d.is_finite():
+        raise FrameError(f"{field}: not a finite number")
     if d and (
         abs(d.adjusted()) > _MAX_ADJUSTED_EXPONENT
         or (len(str(d)) > _MAX_DIGITS and len(d.as_tuple().digits) > _MAX_DIGITS)
     ):
         raise FrameError(f"{field}: number out of range")
-    return d
 
 
 def parse_quantity(value: object, field: str) -> Decimal | None:
     """Like :func:`parse_decimal`, and the number must not be negative."""
+    if type(value) is str:
+        cached = _ACCEPTED_QUANTITIES.get(value)
+        if cached is not None:
+            return cached
+        d = parse_decimal(value, field)
+        if d is None:
+            return None
+        if d < 0:
+            raise FrameError(f"{field}: negative quantity")
+        if len(_ACCEPTED_QUANTITIES) >= _CACHE_SIZE:
+            _ACCEPTED_QUANTITIES.clear()
+        _ACCEPTED_QUANTITIES[value] = d
+        return d
     d = parse_decimal(value, field)
     if d is not None and d < 0:
         raise FrameError(f"{field}: negative quantity")
@@ -247,17 +333,30 @@ def iso_to_micros(value: str | None, field: str = "time") -> int | None:
     """An ISO-8601 timestamp as integer epoch microseconds (exact, for ordering keys)."""
     if not value:
         return None
+    # Venues repeat timestamps (an order's start and end in every report of it).
+    if type(value) is str:
+        cached = _TIMES.get(value)
+        if cached is not None:
+            return cached
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise FrameError(f"{field}: not an ISO-8601 time: {value[:40]!r}") from None
     if dt.tzinfo is None:
         raise FrameError(f"{field}: time without a time zone: {value[:40]!r}")
-    delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    # timedelta // timedelta is integer arithmetic: exact.
+    micros = (dt - _EPOCH) // _MICROSECOND
+    if type(value) is str:
+        if len(_TIMES) >= _CACHE_SIZE:
+            _TIMES.clear()
+        _TIMES[value] = micros
+    return micros
 
 
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+_MICROSECOND = timedelta(microseconds=1)
+#: Timestamps iso_to_micros has accepted, and their values (bounded: cleared when full).
+_TIMES: dict[str, int] = {}
 
 
 def content_digest(data: bytes | str) -> int:

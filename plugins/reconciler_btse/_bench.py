@@ -11,6 +11,8 @@ import random
 from collections.abc import Iterator
 from typing import Final
 
+import msgspec
+
 from reconciler.benchkit import NaiveBook, naive_apply, naive_number
 from reconciler_btse import _decode
 from reconciler_btse._protocol import STATUS_TABLE, TOPIC
@@ -39,25 +41,35 @@ class BtseBenchKit:
     def decode(self, frame: str | bytes) -> list[object]:
         """The frame through exactly the decoders ``BtseProtocol.receive`` runs on it.
 
-        The routing envelope first, then the routed message's decoder; each ``data`` or
-        ``errors`` element is copied out of its :class:`msgspec.Raw` and decoded on its
-        own, as the protocol does.
+        The one-pass frame decoder first: for a notification whose ``data`` decodes, that
+        is all (when every element maps, as in a clean flow). Otherwise the routed
+        message's decoder; each ``data`` or ``errors`` element is decoded on its own
+        from its :class:`msgspec.Raw`, as the protocol does. A frame the one-pass decoder
+        rejects is routed by the envelope decoder instead.
         """
         if _is_pong(frame):
             return []
-        envelope = _decode.ENVELOPE.decode(frame)
+        envelope: _decode.FastFrame | _decode.Envelope
+        try:
+            fast = _decode.FAST.decode(frame)
+        except Exception:  # noqa: BLE001 - as the protocol does
+            envelope = _decode.ENVELOPE.decode(frame)
+        else:
+            if fast.data is not msgspec.UNSET and fast.topic == TOPIC:
+                return [fast]
+            envelope = fast
         if envelope.topic is not None:
             if envelope.topic != TOPIC:
                 return [envelope]
             data = _decode.NOTIFICATION.decode(frame).data
-            return [envelope, *[_decode.ORDER.decode(bytes(raw)) for raw in data]]
+            return [envelope, *[_decode.ORDER.decode(raw) for raw in data]]
         if envelope.event in ("login", "subscribe"):
             return [envelope, _decode.EVENT_ACK.decode(frame)]
         if envelope.event is not None:
             return [envelope]
         if isinstance(envelope.severity, str) and envelope.severity.upper() == "ERROR":
             items = _decode.ERROR_FRAME.decode(frame).errors
-            return [envelope, *[_decode.ERROR_ITEM.decode(bytes(raw)) for raw in items]]
+            return [envelope, *[_decode.ERROR_ITEM.decode(raw) for raw in items]]
         return [envelope]
 
     def naive(self, frame: str | bytes, book: NaiveBook) -> int:

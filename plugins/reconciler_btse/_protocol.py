@@ -88,26 +88,41 @@ class BtseProtocol(BaseProtocol):
 
     def parse(self, frame: str | bytes) -> list[Event]:
         """Decode one frame into events (``receive`` wraps this and never raises)."""
-        if _is_pong(frame):
+        # A frame ending in a brace cannot strip to "pong".
+        if isinstance(frame, bytes):
+            if frame[-1:] != b"}" and frame.strip() == b"pong":
+                return [Heartbeat()]
+        elif frame[-1:] != "}" and frame.strip() == "pong":
             return [Heartbeat()]
-        envelope = _decode.ENVELOPE.decode(frame)
-        if envelope.topic is not None:
-            if envelope.topic == TOPIC:
+        try:
+            fast = _decode.FAST.decode(frame)
+        except Exception:  # noqa: BLE001 - the step-by-step path reports it precisely
+            return _route(_decode.ENVELOPE.decode(frame), frame)
+        data = fast.data
+        if data is not _UNSET and fast.topic == TOPIC:
+            try:
+                return [_fast_order_update(item) for item in data]
+            except Exception:  # noqa: BLE001 - element by element, each with its reason
                 return _notification(frame)
-            return [Ignored(reason=f"topic {_show(envelope.topic)} is not reconciled")]
-        if envelope.event in ("login", "subscribe"):
-            return [_ack(_decode.EVENT_ACK.decode(frame))]
-        if envelope.event is not None:
-            return [Ignored(reason=f"event {_show(envelope.event)} is not reconciled")]
-        if isinstance(envelope.severity, str) and envelope.severity.upper() == "ERROR":
-            return _errors(frame)
-        return [Ignored(reason="JSON object of no known BTSE message type")]
+        return _route(fast, frame)
 
 
-def _is_pong(frame: str | bytes) -> bool:
-    if isinstance(frame, bytes):
-        return frame.strip() == b"pong"
-    return frame.strip() == "pong"
+def _route(envelope: _decode.Envelope | _decode.FastFrame, frame: str | bytes) -> list[Event]:
+    """The events of a frame by its routing keys (``pong`` already told apart)."""
+    if envelope.topic is not None:
+        if envelope.topic == TOPIC:
+            return _notification(frame)
+        return [Ignored(reason=f"topic {_show(envelope.topic)} is not reconciled")]
+    if envelope.event in ("login", "subscribe"):
+        return [_ack(_decode.EVENT_ACK.decode(frame))]
+    if envelope.event is not None:
+        return [Ignored(reason=f"event {_show(envelope.event)} is not reconciled")]
+    if isinstance(envelope.severity, str) and envelope.severity.upper() == "ERROR":
+        return _errors(frame)
+    return [Ignored(reason="JSON object of no known BTSE message type")]
+
+
+_UNSET = msgspec.UNSET
 
 
 def _show(value: object) -> str:
@@ -122,12 +137,11 @@ def _element_reason(what: str, index: int, exc: Exception) -> str:
 def _notification(frame: str | bytes) -> list[Event]:
     events: list[Event] = []
     for index, raw in enumerate(_decode.NOTIFICATION.decode(frame).data):
-        element = bytes(raw)
         try:
-            events.append(order_update(_decode.ORDER.decode(element)))
+            events.append(order_update(_decode.ORDER.decode(raw)))
         except _ELEMENT_ERRORS as exc:
             reason = _element_reason(f"{TOPIC} data", index, exc)
-            events.append(Malformed(reason=reason, excerpt=excerpt(element)))
+            events.append(Malformed(reason=reason, excerpt=excerpt(bytes(raw))))
     return events
 
 
@@ -161,6 +175,96 @@ def order_update(data: _decode.OrderData) -> OrderUpdate:
     )
 
 
+#: Status code -> (raw status, canonical status), for the codes of STATUS_TABLE.
+_STATUS_BY_CODE: Mapping[int, tuple[str, Status]] = MappingProxyType(
+    {int(raw): (raw, status) for raw, status in STATUS_TABLE.items()}
+)
+#: The usual raw sides, lower-cased.
+_SIDES: Mapping[str, str] = MappingProxyType(
+    {"BUY": "buy", "SELL": "sell", "buy": "buy", "sell": "sell", "Buy": "buy", "Sell": "sell"}
+)
+#: ``time_in_force`` as sent -> max_lifetime, for the usual spellings of MAX_LIFETIME's.
+_LIFETIMES: Mapping[str, float | None] = MappingProxyType(
+    {
+        **{tif: MAX_LIFETIME.get(tif) for tif in ("GTC", *MAX_LIFETIME)},
+        **{tif.lower(): MAX_LIFETIME.get(tif) for tif in ("GTC", *MAX_LIFETIME)},
+    }
+)
+#: A Decimal that parse_decimal accepts as it is: finite, |adjusted| <= 30, and (for
+#: the text-length shortcut) a text of at most 40 characters.
+_MAX_ADJUSTED = 30
+_MAX_TEXT = 40
+
+
+def _fast_order_update(data: _decode.OrderData) -> OrderUpdate:
+    """:func:`order_update` for an element whose numbers all pass unchanged.
+
+    Raises (anything) for any other element, which the caller then maps step by step.
+    ``parse_decimal`` returns a valid Decimal as it is, so checking each number here
+    and using it directly gives the same event.
+    """
+    for value in (
+        data.price,
+        data.current_order_size,
+        data.original_order_size,
+        data.total_filled_size,
+        data.remaining_size,
+        data.avg_filled_price,
+        data.filled_size,
+    ):
+        if value is not None and not (
+            value.is_finite()
+            and (not value or abs(value.adjusted()) <= _MAX_ADJUSTED)
+            and len(str(value)) <= _MAX_TEXT
+        ):
+            raise FrameError("not a plain number")
+    quantity = data.current_order_size
+    original = data.original_order_size
+    filled = data.total_filled_size
+    last_fill = data.filled_size
+    if (
+        (quantity is not None and quantity < 0)
+        or (original is not None and original < 0)
+        or (filled is not None and filled < 0)
+        or (last_fill is not None and last_fill < 0)
+    ):
+        raise FrameError("negative quantity")
+    code = data.status
+    known = _STATUS_BY_CODE.get(code)
+    if known is None:
+        raw_status = str(code)
+        status = Status.UNKNOWN
+    else:
+        raw_status, status = known
+    side = data.side
+    tif = data.time_in_force or None
+    timestamp = data.timestamp
+    return OrderUpdate(
+        order_id=data.order_id,
+        status=status,
+        raw_status=raw_status,
+        client_order_id=data.cl_order_id or None,
+        symbol=data.symbol or None,
+        side=(_SIDES.get(side) or side.lower()) if side else None,
+        quantity=quantity,
+        original_quantity=original,
+        filled=filled,
+        remaining=data.remaining_size,
+        avg_price=data.avg_filled_price,
+        last_fill=last_fill,
+        limit_price=data.price if LIMIT_ORDER_TYPE in (data.type, data.order_type) else None,
+        key=timestamp,
+        venue_time=None if timestamp is None else timestamp / 1000,
+        time_in_force=tif,
+        max_lifetime=(
+            None
+            if tif is None
+            else (_LIFETIMES[tif] if tif in _LIFETIMES else MAX_LIFETIME.get(tif.upper()))
+        ),
+        amended=code == _AMEND_STATUS,
+    )
+
+
 def _ack(ack: _decode.LoginAck | _decode.SubscribeAck) -> Event:
     if isinstance(ack, _decode.SubscribeAck):
         return Subscribed(channels=tuple(ack.channel))
@@ -175,12 +279,11 @@ def _errors(frame: str | bytes) -> list[Event]:
         return [VenueError(message="error frame without any error listed")]
     events: list[Event] = []
     for index, raw in enumerate(items):
-        element = bytes(raw)
         try:
-            events.append(_venue_error(_decode.ERROR_ITEM.decode(element)))
+            events.append(_venue_error(_decode.ERROR_ITEM.decode(raw)))
         except _ELEMENT_ERRORS as exc:
             reason = _element_reason("errors", index, exc)
-            events.append(Malformed(reason=reason, excerpt=excerpt(element)))
+            events.append(Malformed(reason=reason, excerpt=excerpt(bytes(raw))))
     return events
 
 

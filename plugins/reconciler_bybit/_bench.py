@@ -23,6 +23,7 @@ from ._scenario_orders import SYMBOLS, Order, frame, iso_ms, plain
 from ._wire import (
     ENVELOPE,
     EXECUTION,
+    FAST,
     ORDER,
     POSITION,
     PRIVATE_FRAME,
@@ -61,9 +62,21 @@ class BybitBenchKit:
     def decode(self, frame: str | bytes) -> list[object]:
         """The frame through exactly the decoders ``BybitProtocol.receive`` runs on it.
 
-        The routing envelope, then the private-topic union (or the reply), then each
-        ``data`` element (a :class:`msgspec.Raw`) with its topic's element decoder.
+        The one-pass private-frame decoder: for a private-topic frame whose elements all
+        decode (and map, as in a clean flow), that is all. Otherwise the protocol's
+        step-by-step path: the routing envelope, then the private-topic union (or the
+        reply), then each ``data`` element (a :class:`msgspec.Raw`) with its topic's
+        element decoder.
         """
+        try:
+            fast = FAST.decode(frame)
+        except Exception:  # noqa: BLE001 - as the protocol does
+            return self._decode_steps(frame)
+        return [fast]
+
+    @staticmethod
+    def _decode_steps(frame: str | bytes) -> list[object]:
+        """The decoders of the protocol's step-by-step path."""
         head = ENVELOPE.decode(frame)
         if head.topic is not None:
             if head.topic not in PRIVATE_TOPICS:

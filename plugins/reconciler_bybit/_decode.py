@@ -23,15 +23,28 @@ from reconciler.plugin import (
     parse_quantity,
 )
 
-from ._wire import EXECUTION, ORDER, POSITION, STOP_ORDER, StopOrderData
+from ._wire import (
+    EXECUTION,
+    ORDER,
+    POSITION,
+    STOP_ORDER,
+    ExecutionData,
+    OrderData,
+    PositionData,
+    StopOrderData,
+)
 
 __all__ = [
     "NOT_ORDER_FILLS",
     "STATUS_TABLE",
     "execution_event",
+    "execution_fill",
     "order_event",
+    "order_update",
     "position_event",
+    "position_update",
     "stop_order_event",
+    "stop_order_update",
 ]
 
 #: Every raw ``order_status`` of ``order`` and ``stop_order``, in one table: the two
@@ -113,7 +126,11 @@ def order_event(raw: msgspec.Raw) -> OrderUpdate:
     became New, so it neither orders updates nor dates this one. ``notional`` and
     ``avg_price`` stay ``None``: ``cum_exec_value`` is coin value on an inverse contract.
     """
-    data = ORDER.decode(raw)
+    return order_update(ORDER.decode(raw))
+
+
+def order_update(data: OrderData) -> OrderUpdate:
+    """:func:`order_event` of the decoded element."""
     return _order_update(
         data,
         filled=parse_quantity(data.cum_exec_qty, "cum_exec_qty"),
@@ -133,12 +150,21 @@ def stop_order_event(raw: msgspec.Raw) -> OrderUpdate:
     ``None``; ``max_lifetime`` stays ``None`` because its time in force only applies
     once the trigger has fired, which may be any time later.
     """
-    return _order_update(STOP_ORDER.decode(raw))
+    return stop_order_update(STOP_ORDER.decode(raw))
+
+
+def stop_order_update(data: StopOrderData) -> OrderUpdate:
+    """:func:`stop_order_event` of the decoded element."""
+    return _order_update(data)
 
 
 def execution_event(raw: msgspec.Raw) -> Fill | Ignored:
     """An ``execution`` element as a Fill, or Ignored for a Funding/Settle record."""
-    data = EXECUTION.decode(raw)
+    return execution_fill(EXECUTION.decode(raw))
+
+
+def execution_fill(data: ExecutionData) -> Fill | Ignored:
+    """:func:`execution_event` of the decoded element."""
     if data.exec_type in NOT_ORDER_FILLS:
         return Ignored(reason=f"execution of type {data.exec_type}: not a fill of an order")
     if not data.exec_id:
@@ -164,7 +190,11 @@ def execution_event(raw: msgspec.Raw) -> Fill | Ignored:
 
 def position_event(raw: msgspec.Raw) -> PositionUpdate:
     """A ``position`` element as a PositionUpdate (``account`` is not in the message)."""
-    data = POSITION.decode(raw)
+    return position_update(POSITION.decode(raw))
+
+
+def position_update(data: PositionData) -> PositionUpdate:
+    """:func:`position_event` of the decoded element."""
     return PositionUpdate(
         symbol=data.symbol,
         quantity=parse_quantity(data.size, "size"),

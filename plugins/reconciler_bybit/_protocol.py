@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import InvalidOperation
+from typing import Any
 
 import msgspec
 
@@ -34,18 +35,27 @@ from ._commands import STREAM_URL
 from ._decode import (
     STATUS_TABLE,
     execution_event,
+    execution_fill,
     order_event,
+    order_update,
     position_event,
+    position_update,
     stop_order_event,
+    stop_order_update,
 )
 from ._link import CREDENTIAL_NAMES, BybitLink
 from ._simulator import BybitSimulator
 from ._wire import (
     ENVELOPE,
+    FAST,
     PRIVATE_FRAME,
     PRIVATE_TOPICS,
     REPLY,
     ExecutionFrame,
+    FastExecutionFrame,
+    FastOrderFrame,
+    FastPositionFrame,
+    FastStopOrderFrame,
     OrderFrame,
     PositionFrame,
     Reply,
@@ -61,6 +71,14 @@ _MAPPERS: dict[type, tuple[str, _ElementMapper]] = {
     StopOrderFrame: ("stop_order", stop_order_event),
     ExecutionFrame: ("execution", execution_event),
     PositionFrame: ("position", position_event),
+}
+
+#: The mapping of a decoded element, per one-pass frame type (see ``FastOrderFrame``).
+_FAST_MAPPERS: dict[type, Callable[[Any], Event]] = {
+    FastOrderFrame: order_update,
+    FastStopOrderFrame: stop_order_update,
+    FastExecutionFrame: execution_fill,
+    FastPositionFrame: position_update,
 }
 
 _MAX_REASON = 200
@@ -129,6 +147,15 @@ class BybitProtocol(BaseProtocol):
 
     def parse(self, frame: str | bytes) -> list[Event]:
         """Decode one frame; raises for a frame that is not a JSON object (see receive)."""
+        try:
+            fast = FAST.decode(frame)
+            mapper = _FAST_MAPPERS[type(fast)]
+            return [mapper(data) for data in fast.data]
+        except Exception:  # noqa: BLE001 - the step-by-step path below tells the cases apart
+            return self._parse_steps(frame)
+
+    def _parse_steps(self, frame: str | bytes) -> list[Event]:
+        """:meth:`parse` step by step: routing envelope, frame, then each element."""
         head = ENVELOPE.decode(frame)
         if head.topic is not None:
             if head.topic not in PRIVATE_TOPICS:

@@ -30,6 +30,7 @@ from reconciler_clearstreet._wire import (
     ENVELOPE_DECODER,
     GENERIC_DECODER,
     PAYLOAD_DECODER,
+    TIMED_ENVELOPE_DECODER,
     TIMESTAMP_DECODER,
     TYPE_DECODER,
 )
@@ -55,11 +56,33 @@ class ClearStreetBenchKit:
     def decode(self, frame: str | bytes) -> list[object]:
         """The frame through exactly the decoders ``ClearStreetProtocol.receive`` runs.
 
-        The envelope; for a sequenced frame then, in the protocol's order, the payload
-        generically (for the content digest), the timestamp, the payload typed and the
-        payload's type tag alone (for the sequence bookkeeping). The digest's canonical
-        re-encoding and hash are not decoding and are left out.
+        The envelope with its timestamp; for a sequenced frame then, in the protocol's
+        order, the payload generically (for the content digest) and the payload typed
+        (whose type gives its tag). Only a payload that does not decode typed has its tag
+        decoded alone, twice (for the event, then for the sequence bookkeeping). A frame
+        the one-pass envelope rejects takes the protocol's two-step path
+        (:meth:`_decode_raw_timestamp`). The digest's canonical re-encoding and hash are
+        not decoding and are left out.
         """
+        try:
+            env = TIMED_ENVELOPE_DECODER.decode(frame)
+        except Exception:  # noqa: BLE001 - as the protocol does
+            return self._decode_raw_timestamp(frame)
+        raw = env.payload
+        if env.sequence is msgspec.UNSET:
+            return [env, _payload(raw)]
+        generic = GENERIC_DECODER.decode(raw) if raw else None
+        if not raw:
+            return [env, generic]
+        try:
+            typed = PAYLOAD_DECODER.decode(raw)
+        except (msgspec.DecodeError, InvalidOperation):
+            return [env, generic, TYPE_DECODER.decode(raw), TYPE_DECODER.decode(raw)]
+        return [env, generic, typed]
+
+    @staticmethod
+    def _decode_raw_timestamp(frame: str | bytes) -> list[object]:
+        """The decoders of the protocol's path for a frame with a bad timestamp (say)."""
         env = ENVELOPE_DECODER.decode(frame)
         raw = env.payload
         if env.sequence is msgspec.UNSET:

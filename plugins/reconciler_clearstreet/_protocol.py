@@ -19,7 +19,7 @@ from reconciler.plugin import (
 )
 from reconciler_clearstreet._bench import ClearStreetBenchKit
 from reconciler_clearstreet._link import CREDENTIAL_NAMES, STREAM_URL, ClearStreetLink
-from reconciler_clearstreet._mapping import STATUS_TABLE, day_of, payload_event
+from reconciler_clearstreet._mapping import STATUS_TABLE, day_of, payload_event, trading_day
 from reconciler_clearstreet._simulator import ClearStreetSimulator
 from reconciler_clearstreet._wire import (
     CANONICAL_ENCODER,
@@ -27,6 +27,8 @@ from reconciler_clearstreet._wire import (
     GENERIC_DECODER,
     KNOWN_TYPES,
     PAYLOAD_DECODER,
+    TAGS,
+    TIMED_ENVELOPE_DECODER,
     TIMESTAMP_DECODER,
     TYPE_DECODER,
     Envelope,
@@ -44,6 +46,9 @@ _BAD_CONTENT = (
     TypeError,
     RecursionError,
 )
+
+
+_UNSET = msgspec.UNSET
 
 
 def _reason(exc: BaseException) -> str:
@@ -65,12 +70,56 @@ class ClearStreetProtocol(BaseProtocol):
     def parse(self, frame: str | bytes) -> list[Event]:
         """Decode one frame; a bad envelope raises FrameError (one Malformed event)."""
         try:
+            envelope = TIMED_ENVELOPE_DECODER.decode(frame)
+        except Exception:  # noqa: BLE001 - the two-step path below tells the cases apart
+            return self._parse_raw_timestamp(frame)
+        sequence = envelope.sequence
+        if sequence is _UNSET:
+            return [self._payload(envelope.payload)]
+        return [self._timed_sequenced(sequence, envelope.timestamp, envelope.payload, frame)]
+
+    def _parse_raw_timestamp(self, frame: str | bytes) -> list[Event]:
+        """:meth:`parse` for a frame the one-pass envelope rejects (the timestamp apart)."""
+        try:
             envelope = ENVELOPE_DECODER.decode(frame)
         except RecursionError:
             raise FrameError("frame is nested too deeply") from None
         if envelope.sequence is msgspec.UNSET:
             return [self._payload(envelope.payload)]
         return [self._sequenced(envelope.sequence, envelope, frame)]
+
+    def _timed_sequenced(
+        self,
+        sequence: int,
+        millis: float | msgspec.UnsetType | None,
+        raw: msgspec.Raw,
+        frame: str | bytes,
+    ) -> Sequenced:
+        """:meth:`_sequenced` for a valid timestamp, decoded with the envelope.
+
+        The payload's type tag is the decoded payload's (see ``TAGS``); only a payload
+        that does not decode has its tag decoded on its own.
+        """
+        digest = _digest(sequence, raw)
+        day = ""
+        kind = None
+        try:
+            if millis is not None and millis is not _UNSET:
+                day = trading_day(millis)
+            if not raw:
+                raise FrameError("frame has no payload")
+            try:
+                msg = PAYLOAD_DECODER.decode(raw)
+            except (msgspec.DecodeError, InvalidOperation, RecursionError) as exc:
+                event = self._undecodable(raw, exc)
+            else:
+                kind = TAGS[type(msg)]
+                event = payload_event(msg)
+        except _BAD_CONTENT as exc:
+            event = Malformed(reason=_reason(exc), excerpt=excerpt(frame))
+        if kind is None:
+            kind = _kind(raw)
+        return Sequenced(sequence=sequence, digest=digest, day=day, kind=kind, events=(event,))
 
     def _payload(self, raw: msgspec.Raw) -> Event:
         """The payload's event; raises for bad content, returns Ignored for unknown types."""
@@ -125,10 +174,15 @@ def _day(raw: msgspec.Raw) -> str:
 
 
 def _digest(sequence: int, raw: msgspec.Raw) -> int:
-    """Identifies a message's content whatever its send time, key order or whitespace."""
+    """Identifies a message's content whatever its send time, key order or whitespace.
+
+    The canonical form is ``{"payload":<payload>,"sequence":<n>}`` with sorted keys and
+    no whitespace: the bytes the canonical encoder gives for that object, written out
+    around the payload's own encoding (``payload`` sorts before ``sequence``).
+    """
     try:
-        payload = GENERIC_DECODER.decode(raw) if raw else None
-        canonical = CANONICAL_ENCODER.encode({"sequence": sequence, "payload": payload})
+        payload = CANONICAL_ENCODER.encode(GENERIC_DECODER.decode(raw)) if raw else b"null"
+        canonical = b'{"payload":%b,"sequence":%d}' % (payload, sequence)
     except (msgspec.MsgspecError, InvalidOperation, RecursionError, OverflowError):
         # Content no canonical form exists for (it is malformed anyway): fall back to
         # the exact bytes, which still tells an identical re-send from a different one.

@@ -24,6 +24,8 @@ __all__ = [
     "GENERIC_DECODER",
     "KNOWN_TYPES",
     "PAYLOAD_DECODER",
+    "TAGS",
+    "TIMED_ENVELOPE_DECODER",
     "TIMESTAMP_DECODER",
     "TYPE_DECODER",
     "BuyingPowerMsg",
@@ -38,6 +40,7 @@ __all__ = [
     "PositionUpdateMsg",
     "ReplayCompleteMsg",
     "SubscribeAckMsg",
+    "TimedEnvelope",
     "TradeData",
     "TradeNoticeMsg",
 ]
@@ -64,6 +67,19 @@ class Envelope(msgspec.Struct):
 
     sequence: Sequence | msgspec.UnsetType = msgspec.UNSET
     timestamp: msgspec.Raw = msgspec.Raw()
+    payload: msgspec.Raw = msgspec.Raw()
+
+
+class TimedEnvelope(msgspec.Struct):
+    """The outer frame with its timestamp decoded in the same pass (the usual frame).
+
+    A frame this rejects (a bad timestamp, a bad sequence, not an object, ...) is decoded
+    again with :class:`Envelope`, which keeps the timestamp raw and tells those apart.
+    ``timestamp`` is UNSET when the key is absent.
+    """
+
+    sequence: Sequence | msgspec.UnsetType = msgspec.UNSET
+    timestamp: Millis | msgspec.UnsetType | None = msgspec.UNSET
     payload: msgspec.Raw = msgspec.Raw()
 
 
@@ -162,6 +178,23 @@ Payload = (
     | LocateInventoryMsg
 )
 
+#: Each payload type's ``type`` tag: msgspec only decodes a payload whose every ``type``
+#: key holds its type's tag, so this is what the tag alone decodes to.
+TAGS: dict[type, str] = {
+    cls: str(cls.__struct_config__.tag)
+    for cls in (
+        SubscribeAckMsg,
+        ReplayCompleteMsg,
+        HeartbeatMsg,
+        ErrorNoticeMsg,
+        OrderUpdateMsg,
+        TradeNoticeMsg,
+        PositionUpdateMsg,
+        BuyingPowerMsg,
+        LocateInventoryMsg,
+    )
+}
+
 KNOWN_TYPES: frozenset[str] = frozenset(
     {
         "subscribe-activity-ack",
@@ -184,6 +217,7 @@ class _PayloadType(msgspec.Struct):
 
 
 ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
+TIMED_ENVELOPE_DECODER = msgspec.json.Decoder(TimedEnvelope)
 TIMESTAMP_DECODER = msgspec.json.Decoder(Millis | None)
 PAYLOAD_DECODER = msgspec.json.Decoder(Payload, float_hook=Decimal)
 TYPE_DECODER = msgspec.json.Decoder(_PayloadType)

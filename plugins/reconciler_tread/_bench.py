@@ -12,6 +12,8 @@ import random
 from collections.abc import Iterator
 from typing import Any, Final
 
+import msgspec
+
 from reconciler.benchkit import NaiveBook, naive_apply, naive_number
 from reconciler_tread._decode import STATUS_TABLE
 from reconciler_tread._scenario import Timeline
@@ -24,7 +26,7 @@ from reconciler_tread._scenario_orders import (
     exchange_account,
     message,
 )
-from reconciler_tread._wire import ENVELOPE_DECODER, ORDER_UPDATE_DECODER
+from reconciler_tread._wire import ENVELOPE_DECODER, FAST_DECODER, ORDER_UPDATE_DECODER
 
 __all__ = ["TreadBenchKit"]
 
@@ -45,7 +47,20 @@ class TreadBenchKit:
 
     def decode(self, frame: str | bytes) -> list[object]:
         """The frame through exactly the decoders ``TreadProtocol.receive`` runs on it:
-        the envelope, then an ``order_update``'s ``data`` with the typed order shapes."""
+        the one-pass frame decoder, which for an ``order_update`` with ``data`` is all;
+        for any other frame then the envelope and an ``order_update``'s ``data`` with the
+        typed order shapes."""
+        try:
+            fast = FAST_DECODER.decode(frame)
+        except Exception:  # noqa: BLE001 - as the protocol does
+            return self._decode_steps(frame)
+        if fast.data is msgspec.UNSET or fast.type != "order_update":
+            return [fast, *self._decode_steps(frame)]
+        return [fast]
+
+    @staticmethod
+    def _decode_steps(frame: str | bytes) -> list[object]:
+        """The decoders of the protocol's two-step path."""
         envelope = ENVELOPE_DECODER.decode(frame)
         if envelope.type != "order_update" or not envelope.data:
             return [envelope]

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
+import msgspec
+
 from reconciler.events import Event, OrderUpdate
 from reconciler.lifecycle import Status
 from reconciler.plugin import (
@@ -49,6 +51,14 @@ _MICROS = 1_000_000
 
 def order_update_events(update: WireOrderUpdate) -> list[Event]:
     """The events of one decoded ``order_update`` body; raises FrameError if invalid."""
+    try:
+        return _fast_events(update)
+    except Exception:  # noqa: BLE001 - the checked mapping below raises the precise error
+        return _checked_events(update)
+
+
+def _checked_events(update: WireOrderUpdate) -> list[Event]:
+    """The mapping, step by step, naming the field at fault in any error it raises."""
     order = update.order
     if update.order_id and update.order_id != order.id:
         raise FrameError(
@@ -63,6 +73,126 @@ def order_update_events(update: WireOrderUpdate) -> list[Event]:
         events.append(_single(child, CARRIED_REASON, f"order.child_orders[{index}]"))
     events.append(_parent(order, reason, children))
     return events
+
+
+# The fast mapping: the same events as the checked one for every valid order, without
+# building the field names an error would need. On any error it raises something (not
+# necessarily the precise FrameError), and order_update_events then reruns the checked
+# mapping, so every rejection reads exactly as before.
+
+#: Raw status -> canonical status, for raw statuses already seen (bounded).
+_STATUSES: dict[str, Status] = {}
+_STATUS_CACHE_SIZE = 256
+#: The usual raw sides and their normalized forms.
+_SIDES: Mapping[str, str] = MappingProxyType(
+    {"buy": "buy", "sell": "sell", "BUY": "buy", "SELL": "sell", "Buy": "buy", "Sell": "sell"}
+)
+_UNSET = msgspec.UNSET
+
+
+def _fast_status(raw: str) -> Status:
+    status = _STATUSES.get(raw)
+    if status is None:
+        text = raw.strip()
+        if not text:
+            raise FrameError("status is empty")
+        status = STATUS_TABLE.get(text.upper(), Status.UNKNOWN)
+        if len(_STATUSES) >= _STATUS_CACHE_SIZE:
+            _STATUSES.clear()
+        _STATUSES[raw] = status
+    return status
+
+
+def _fast_events(update: WireOrderUpdate) -> list[Event]:
+    order = update.order
+    order_id = update.order_id
+    if order_id and order_id != order.id:
+        raise FrameError("order ids differ")
+    reason = update.update_type or None
+    children = order.child_orders
+    if children is _UNSET and order.child_order_ids is _UNSET:
+        return [_fast_single(order, reason)]
+    carried = children if isinstance(children, list) else None
+    events: list[Event] = [_fast_single(child, CARRIED_REASON) for child in carried or ()]
+    events.append(_fast_parent(order, reason, carried))
+    return events
+
+
+def _fast_single(order: WireSingle, reason: str | None) -> OrderUpdate:
+    pd = parse_decimal
+    pq = parse_quantity
+    status = _fast_status(order.status)
+    side = order.side
+    side = (_SIDES.get(side) or side.lower()) if side else None
+    if side == "buy":
+        base = pq(order.executed_buy_qty, "")
+    elif side == "sell":
+        base = pq(order.executed_qty, "")
+    else:
+        base = None
+    quantity = pq(order.target_order_qty, "")
+    key = iso_to_micros(order.updated_at)
+    order_id = order.id
+    if not order_id:
+        raise FrameError("id is empty")
+    names = order.account_names or order.accounts
+    time_end = order.time_end
+    return OrderUpdate(
+        order_id=order_id,
+        status=status,
+        raw_status=order.status,
+        client_order_id=order.custom_order_id or None,
+        parent_id=order.parent_order_id or None,
+        account=",".join(names) if names else None,
+        symbol=order.pair or None,
+        side=side,
+        quantity=quantity,
+        original_quantity=quantity,
+        filled=pq(order.target_executed_qty, ""),
+        remaining=pd(order.target_remaining_qty, ""),
+        avg_price=pd(order.average_executed_price, ""),
+        notional=pq(order.executed_notional, ""),
+        notional_quantity=base,
+        fees=pd(order.total_fee, ""),
+        pct_filled=pd(order.pct_filled, ""),
+        limit_price=pd(order.limit_price, ""),
+        key=key,
+        venue_time=None if key is None else key / _MICROS,
+        ends_at=iso_to_epoch(time_end) if time_end else None,
+        reason=reason,
+    )
+
+
+def _fast_parent(
+    order: WireOrder, reason: str | None, children: list[WireSingle] | None
+) -> OrderUpdate:
+    pd = parse_decimal
+    status = _fast_status(order.status)
+    order_id = order.id
+    if not order_id:
+        raise FrameError("id is empty")
+    child_ids = order.child_order_ids
+    names = order.account_names or order.accounts
+    key = iso_to_micros(order.updated_at)
+    return OrderUpdate(
+        order_id=order_id,
+        status=status,
+        raw_status=order.status,
+        client_order_id=order.custom_order_id or None,
+        account=",".join(names) if names else None,
+        symbol=order.pairs or None,
+        notional=parse_quantity(order.executed_notional, ""),
+        fees=pd(order.fee_notional, ""),
+        pct_filled=pd(order.pct_filled, ""),
+        key=key,
+        venue_time=None if key is None else key / _MICROS,
+        ends_at=_parent_ends_at(order),
+        is_parent=True,
+        child_ids=tuple(child_ids) if isinstance(child_ids, list) else None,
+        carried_child_ids=(tuple(child.id for child in children) if children is not None else None),
+        exposure=pd(order.notional_exposure, ""),
+        reason=reason,
+    )
 
 
 def _single(order: WireSingle, reason: str | None, where: str) -> OrderUpdate:

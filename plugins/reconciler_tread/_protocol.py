@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import msgspec
+
 from reconciler.events import Event, Ignored
 from reconciler.lifecycle import Status
 from reconciler.link import LinkSettings
@@ -12,12 +14,13 @@ from reconciler_tread._bench import TreadBenchKit
 from reconciler_tread._decode import STATUS_TABLE, order_update_events
 from reconciler_tread._link import TreadLink
 from reconciler_tread._simulator import TreadSimulator
-from reconciler_tread._wire import ENVELOPE_DECODER, ORDER_UPDATE_DECODER
+from reconciler_tread._wire import ENVELOPE_DECODER, FAST_DECODER, ORDER_UPDATE_DECODER
 
 __all__ = ["ORDER_UPDATE", "TreadPlugin", "TreadProtocol"]
 
 #: The only frame type the Order Status WebSocket documents.
 ORDER_UPDATE = "order_update"
+_UNSET = msgspec.UNSET
 
 
 class TreadProtocol(BaseProtocol):
@@ -36,6 +39,17 @@ class TreadProtocol(BaseProtocol):
 
     def parse(self, frame: str | bytes) -> list[Event]:
         """Decode one frame; raises for a frame that :meth:`receive` reports as Malformed."""
+        try:
+            fast = FAST_DECODER.decode(frame)
+        except Exception:  # noqa: BLE001 - the two steps below tell the cases apart
+            return self._parse_steps(frame)
+        data = fast.data
+        if data is _UNSET or fast.type != ORDER_UPDATE:
+            return self._parse_steps(frame)
+        return order_update_events(data)
+
+    def _parse_steps(self, frame: str | bytes) -> list[Event]:
+        """:meth:`parse` in two steps: the envelope, then an ``order_update``'s body."""
         try:
             envelope = ENVELOPE_DECODER.decode(frame)
             if envelope.type != ORDER_UPDATE:

@@ -16,8 +16,10 @@ import msgspec
 
 __all__ = [
     "ENVELOPE_DECODER",
+    "FAST_DECODER",
     "ORDER_UPDATE_DECODER",
     "Envelope",
+    "FastFrame",
     "WireOrder",
     "WireOrderUpdate",
     "WireSingle",
@@ -93,7 +95,20 @@ class WireOrderUpdate(msgspec.Struct):
     update_type: str | None = None
 
 
+class FastFrame(msgspec.Struct):
+    """Any frame with its ``data`` decoded as an ``order_update`` body in the same pass.
+
+    The usual frame decodes in one call. Used only when it decodes and ``type`` is
+    ``order_update`` with ``data`` present: any other frame is decoded again in the two
+    steps above, which tell the cases apart (``data`` is UNSET when the key is absent).
+    """
+
+    type: object = None
+    data: WireOrderUpdate | msgspec.UnsetType = msgspec.UNSET
+
+
 ENVELOPE_DECODER: msgspec.json.Decoder[Envelope] = msgspec.json.Decoder(Envelope)
 ORDER_UPDATE_DECODER: msgspec.json.Decoder[WireOrderUpdate] = msgspec.json.Decoder(
     WireOrderUpdate, float_hook=Decimal
 )
+FAST_DECODER: msgspec.json.Decoder[FastFrame] = msgspec.json.Decoder(FastFrame, float_hook=Decimal)
