@@ -370,7 +370,8 @@ def _apply(
         rec.symbol, rec.side = _intern(u.symbol), _intern(u.side)
         rec.parent_id = u.parent_id
         rec.venue_account, rec.client_order_id = _intern(u.account), u.client_order_id
-        rec.original_quantity = _shared(u.original_quantity, u.quantity)
+        original = u.original_quantity
+        rec.original_quantity = None if original is None else _keep(u.quantity, original)
         rec.is_parent = u.is_parent
     else:
         # Immutable fields keep their first reported value; fill in what was unknown.
@@ -401,28 +402,31 @@ def _apply(
     if status is not None:
         rec.status = status
     rec.raw_status = _intern(u.raw_status)
-    if u.quantity is not None and (
-        rec.amend_key is None or u.key is None or u.key >= rec.amend_key
-    ):
-        # An unchanged quantity keeps the object the record (and its history) holds.
-        rec.quantity = _shared(u.quantity, rec.quantity, rec.original_quantity)
-    # Spelled out rather than a getattr/setattr loop: this runs for every report.
+    # A number equal in value and exponent to one the record holds keeps the held object
+    # (see _keep). Spelled out rather than a loop over field names: this runs for every
+    # report.
+    quantity = u.quantity
+    if quantity is not None:
+        if rec.amend_key is None or u.key is None or u.key >= rec.amend_key:
+            rec.quantity = quantity = _keep(rec.quantity or rec.original_quantity, quantity)
+        else:
+            quantity = _keep(rec.quantity, quantity)
     if u.filled is not None:
-        rec.filled = _shared(u.filled, rec.filled, ZERO)
+        rec.filled = _keep(rec.filled or ZERO, u.filled)
     if u.remaining is not None:
-        rec.remaining = _shared(u.remaining, rec.quantity, rec.remaining)
+        rec.remaining = _keep(rec.quantity, _keep(rec.remaining, u.remaining))
     if u.avg_price is not None:
-        rec.avg_price = _shared(u.avg_price, rec.avg_price, ZERO)
+        rec.avg_price = _keep(rec.avg_price or ZERO, u.avg_price)
     if u.notional is not None:
-        rec.notional = _shared(u.notional, rec.notional, ZERO)
+        rec.notional = _keep(rec.notional or ZERO, u.notional)
     if u.fees is not None:
-        rec.fees = _shared(u.fees, rec.fees, ZERO)
+        rec.fees = _keep(rec.fees or ZERO, u.fees)
     if u.pct_filled is not None:
-        rec.pct_filled = _shared(u.pct_filled, rec.pct_filled, ZERO)
+        rec.pct_filled = _keep(rec.pct_filled or ZERO, u.pct_filled)
     if u.limit_price is not None:
-        rec.limit_price = _shared(u.limit_price, rec.limit_price)
+        rec.limit_price = _keep(rec.limit_price, u.limit_price)
     if u.exposure is not None:
-        rec.exposure = _shared(u.exposure, rec.exposure, ZERO)
+        rec.exposure = _keep(rec.exposure or ZERO, u.exposure)
     if u.child_ids is not None:
         rec.child_ids = u.child_ids
     if u.carried_child_ids is not None:
@@ -437,7 +441,7 @@ def _apply(
             status=rec.status,
             raw_status=rec.raw_status,
             filled=None if u.filled is None else rec.filled,
-            quantity=None if u.quantity is None else _shared(u.quantity, rec.quantity),
+            quantity=quantity,
             note=u.reason or "",
         ),
         st.config.max_history,
@@ -448,16 +452,13 @@ def _intern(text: str | None) -> str | None:
     return None if text is None else sys.intern(text)
 
 
-def _shared(value: Decimal | None, *known: Decimal | None) -> Decimal | None:
-    """``value``, or an object already held that is identical to it: the same number
-    with the same exponent (``compare_total``), so nothing a rule reads changes while
-    an open order keeps a few Decimals (104 bytes each) instead of one per field."""
-    if value is None:
-        return None
-    for other in known:
-        if other is not None and (other is value or not other.compare_total(value)):
-            return other
-    return value
+def _keep(held: Decimal | None, new: Decimal) -> Decimal:
+    """``held`` if it is identical to ``new`` (same value and exponent: compare_total),
+    else ``new``: nothing a rule reads changes, while an open order keeps a few
+    Decimals (104 bytes each) rather than one per field and report."""
+    if held is not None and (held is new or not held.compare_total(new)):
+        return held
+    return new
 
 
 def _check_message(st: State, rec: OrderRecord, u: OrderUpdate, t: float) -> None:
@@ -564,8 +565,7 @@ def _note_fill_coverage(rec: OrderRecord, u: OrderUpdate) -> None:
     """Record which part of the cumulative quantity this report's own fill explains."""
     if u.last_fill is None or u.filled is None:
         return
-    low = _shared(u.filled - u.last_fill, ZERO)
-    assert low is not None
+    low = _keep(ZERO, u.filled - u.last_fill)
     if rec.coverage is None:
         rec.coverage = Coverage(baseline=max(ZERO, low))
     rec.coverage.add(low, u.filled)
