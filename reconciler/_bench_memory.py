@@ -4,20 +4,21 @@
 :class:`~reconciler.core.Reconciler` (default :class:`~reconciler.config.CoreConfig`,
 every plugin) is fed :meth:`~reconciler.benchkit.BenchKit.open_orders` frames at 10k
 frames per second of receive time, which leaves ``N`` orders open (acknowledged, partly
-filled). The figure is the growth of the process's *current* resident size across the
-feed, after a full ``gc.collect()`` on both sides, divided by ``N``. On Linux the resident
-size is ``/proc/self/statm`` (resident pages x page size); elsewhere it falls back to
-``getrusage``'s peak resident size, which understates a delta that stays below an earlier
-peak (``rss_source`` says which was used). Frames are generated lazily and dropped after
-each feed, so only the model is counted. Tread.fi's multi-orders are measured the same
-way with parents of :data:`MULTI_CHILDREN` open children each, per order (parents plus
-children) and per parent. Each reconciler is then dropped and the resident size read
-again: CPython keeps partly used pymalloc arenas and glibc keeps freed heap, so not all of
-it goes back to the system (``retained_*``; after ``malloc_trim`` where glibc has it). All
-cases run in one process one after the other, so a case can reuse memory a previous one
-retained and under-count by up to that much (the ``retained_*`` figures say how much);
-``blocks_per_order``, the growth in live CPython blocks (``sys.getallocatedblocks``), is
-the allocator-independent count to compare across cases.
+filled); time then moves past the settle window, so the per-report checks have run and
+what is left is what an open order keeps. The figure is the growth of the process's
+*current* resident size across the feed, after a full ``gc.collect()`` on both sides,
+divided by ``N``. Each case runs in a fresh child process (``python -m
+reconciler._bench_memory VENUE KIND N``): a process keeps much of what it freed (pymalloc
+arenas, glibc's heap), so cases run one after the other in one process would reuse each
+other's memory and read low, even negative. On Linux the resident size is
+``/proc/self/statm`` (resident pages x page size); elsewhere it falls back to
+``getrusage``'s peak resident size (``rss_source`` says which was used). Frames are
+generated lazily, so only the model is counted. Tread.fi's multi-orders are measured the
+same way with parents of :data:`MULTI_CHILDREN` open children each, per order (parents
+plus children) and per parent. The reconciler is then dropped and the resident size read
+again (``retained_*``: what the allocators keep; after ``malloc_trim`` where glibc has
+it). ``blocks_per_order``, the growth in live CPython blocks
+(``sys.getallocatedblocks``), is the allocator-independent count.
 
 **Where it goes.** On a smaller sample (:data:`BREAKDOWN_ORDERS`) the same feed runs under
 ``tracemalloc`` (one frame per trace); the top allocation sites that grew, as
@@ -39,8 +40,10 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import os
 import resource
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -53,7 +56,7 @@ from reconciler.bench import Bar, BenchOptions, Measurement
 from reconciler.benchkit import BenchKit
 from reconciler.core import Reconciler
 from reconciler.lifecycle import is_terminal
-from reconciler.plugin import VenuePlugin
+from reconciler.plugin import VenuePlugin, load_plugins
 
 __all__ = ["run"]
 
@@ -95,14 +98,14 @@ def run(options: BenchOptions) -> Measurement:
     figures: dict[str, Any] = {"rss_source": _RSS_SOURCE, "single": {}, "multi": {}}
     rows: list[tuple[str, str]] = []
 
-    for name, kit in kits.items():
+    for name in kits:
         sizes = SINGLE_SIZES[quick]
         if not options.quick and name not in LARGE_VENUES:
             sizes = sizes[:1]
         venue_figures: dict[str, Any] = {}
         for count in sizes:
             options.progress(f"bench: memory, {name} {count:,} open orders")
-            case = _measure_open(options.plugins, name, _single(kit, count), count, None)
+            case = _isolated(name, "single", count)
             venue_figures[str(count)] = case
             rows.append((f"{name} single @ {count:,}", _case_row(case)))
         if venue_figures:
@@ -115,13 +118,7 @@ def run(options: BenchOptions) -> Measurement:
             options.progress(
                 f"bench: memory, {MULTI_VENUE} {parents:,} parents x {MULTI_CHILDREN} children"
             )
-            case = _measure_open(
-                options.plugins,
-                MULTI_VENUE,
-                _multi(multi_kit, parents),
-                parents * (MULTI_CHILDREN + 1),
-                parents,
-            )
+            case = _isolated(MULTI_VENUE, "multi", parents)
             figures["multi"][str(case["orders"])] = case
             rows.append(
                 (
@@ -164,7 +161,7 @@ def run(options: BenchOptions) -> Measurement:
 
     return Measurement(
         key="memory",
-        title="Memory (resident size deltas in one process)",
+        title="Memory (resident size growth; each case in a fresh child process)",
         figures=figures,
         rows=rows,
         bars=_bars(figures),
@@ -254,12 +251,16 @@ def _measure_open(
 ) -> dict[str, Any]:
     """Feed one case into a fresh reconciler and measure the resident growth."""
     _settle()
+    _malloc_trim()  # what earlier cases left to the allocator is not counted as free
     before = rss()
     blocks = sys.getallocatedblocks()
     core = Reconciler(plugins)
     started = time.perf_counter()
     fed = _feed(core, venue, frames())
     seconds = time.perf_counter() - started
+    # Past the settle window the per-report checks have run and only what an open
+    # order keeps is left (its deadline is hours away): the steady state measured.
+    core.advance(T0 + (fed + 1) * STEP + core.config.settle_window + 1)
     _settle()
     after = rss()
     # Memory retained by an earlier case is reused without growing the resident size, so
@@ -292,6 +293,32 @@ def _measure_open(
         case["children_per_parent"] = MULTI_CHILDREN
         case["bytes_per_parent"] = round(grown / parents)
     return case
+
+
+def _isolated(venue: str, kind: str, count: int) -> dict[str, Any]:
+    """One open-order case measured in a fresh child process.
+
+    A process's resident size keeps much of what earlier cases freed (CPython's arenas,
+    the C allocator), so in the benchmark's own process a case could reuse it and read
+    low, even negative; a fresh process starts from the same floor every time.
+    """
+    argv = [sys.executable, "-m", "reconciler._bench_memory", venue, kind, str(count)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-3:]
+        raise RuntimeError(f"memory case {venue} {kind} {count} failed: {' | '.join(tail)}")
+    case: dict[str, Any] = json.loads(done.stdout)
+    return case
+
+
+def _child(venue: str, kind: str, count: int) -> dict[str, Any]:
+    """The child process's side of :func:`_isolated`."""
+    plugins = load_plugins()
+    kit = plugins[venue].bench_kit()
+    if kind == "multi":
+        orders = count * (MULTI_CHILDREN + 1)
+        return _measure_open(plugins, venue, _multi(kit, count), orders, count)
+    return _measure_open(plugins, venue, _single(kit, count), count, None)
 
 
 def _case_row(case: dict[str, Any]) -> str:
@@ -537,3 +564,8 @@ def _bars(figures: dict[str, Any]) -> list[Bar]:
         )
     )
     return bars
+
+
+if __name__ == "__main__":
+    _venue, _kind, _count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    sys.stdout.write(json.dumps(_child(_venue, _kind, _count)) + "\n")

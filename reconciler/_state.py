@@ -50,8 +50,8 @@ class State:
         self.out: list[Alert] = []
         self.counters: Counter[str] = Counter()
         self._stream_alerts: OrderedDict[str, None] = OrderedDict()
-        #: Orders retired since the timer queue last dropped their pending checks.
-        self.retired_since_compact = 0
+        #: Pending checks of retired orders (see Reconciler._retire), roughly.
+        self.dead_timers = 0
 
     # -- records -------------------------------------------------------------------
 

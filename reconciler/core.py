@@ -57,8 +57,6 @@ _ORDER_CHECKS: dict[Check, Callable[[State, OrderRecord, float], None]] = {
 
 #: Checks whose subject is a stream or an expectation, not an order.
 _STREAM_CHECKS = frozenset({Check.SEQUENCE_GAP, Check.UNACKNOWLEDGED, Check.RETIRE_EXPECTATION})
-#: Retirements before pending checks of retired orders are dropped, at the least.
-_COMPACT_FROM = 1024
 
 
 class UnknownVenueError(KeyError):
@@ -394,13 +392,15 @@ class Reconciler:
         if rec.client_order_id:
             st.clients.pop((rec.venue, rec.account, rec.client_order_id), None)
         st.counters["orders.retired"] += 1
-        # A retired order's later checks (a day order's STALE check, say) would find
-        # nothing, but wait in the queue until due: drop them in bulk, once as many
-        # orders retired as half the queue, so a retired order costs nothing for long.
-        st.retired_since_compact += 1
-        if st.retired_since_compact >= max(_COMPACT_FROM, len(st.timers) // 2):
-            st.retired_since_compact = 0
-            st.counters["timers.dropped"] += st.timers.compact(self._check_alive)
+        # A retired order's later checks would find nothing but wait in the queue until
+        # due: a day order's STALE check (every other check comes due within the
+        # retention period). Drop them in bulk once they are half the queue, so the
+        # cost is amortized O(1) and a retired order soon costs nothing.
+        if rec.stale_due is not None and rec.stale_due > due:
+            st.dead_timers += 1
+            if st.dead_timers * 2 >= len(st.timers):
+                st.dead_timers = 0
+                st.counters["timers.dropped"] += st.timers.compact(self._check_alive)
 
     def _check_alive(self, check: Check, subject: Subject) -> bool:
         """Whether a pending check can still find anything (its order is still known)."""
