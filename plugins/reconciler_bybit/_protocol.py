@@ -149,6 +149,10 @@ class BybitProtocol(BaseProtocol):
         """Decode one frame; raises for a frame that is not a JSON object (see receive)."""
         try:
             fast = FAST.decode(frame)
+            # FAST reads untyped keys with float_hook=Decimal, which accepts numbers the
+            # routing envelope rejects (1e999): a frame carrying them takes the steps.
+            if fast.success is not msgspec.UNSET or fast.request is not msgspec.UNSET:
+                return self._parse_steps(frame)
             mapper = _FAST_MAPPERS[type(fast)]
             return [mapper(data) for data in fast.data]
         except Exception:  # noqa: BLE001 - the step-by-step path below tells the cases apart

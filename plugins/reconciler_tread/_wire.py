@@ -103,7 +103,10 @@ class FastFrame(msgspec.Struct):
     steps above, which tell the cases apart (``data`` is UNSET when the key is absent).
     """
 
-    type: object = None
+    # ``str``, not ``object`` as in :class:`Envelope`: a number here (even one beyond a
+    # float, which ``float_hook`` would accept) must take the two-step path, which
+    # judges it exactly as before.
+    type: str | None = None
     data: WireOrderUpdate | msgspec.UnsetType = msgspec.UNSET
 
 
