@@ -50,6 +50,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -116,6 +117,13 @@ _REPORT = msgspec.json.Decoder(ReportRecord)
 _ALERT = msgspec.json.Decoder(Alert)
 
 
+#: Bytes a record adds to the write-ahead log beyond its payload, roughly.
+_ROW_OVERHEAD = 128
+#: Appended bytes after which a background checkpoint is due (SQLite's own default is
+#: 1,000 pages, 4 MB; records are about half the pages written).
+_CHECKPOINT_BYTES = 2 * 1024 * 1024
+
+
 class SqliteJournal:
     """A :class:`reconciler.journal.Journal` in one SQLite database file.
 
@@ -124,11 +132,23 @@ class SqliteJournal:
     """
 
     def __init__(
-        self, path: str | PathLike[str], *, synchronous: str = "NORMAL", read_only: bool = False
+        self,
+        path: str | PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        read_only: bool = False,
+        background_checkpoints: bool = False,
     ) -> None:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
         self._read_only = read_only
+        self._path = Path(path)
+        self._background = background_checkpoints and not read_only
+        # The checkpointing connection (see checkpoint): made, used and closed only under
+        # this lock, from whichever thread calls checkpoint.
+        self._checkpoint_db: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._unchecked = 0
         self._lock: int | None = None if read_only else _lock(Path(path))
         # isolation_level=None: the module must not open or commit transactions behind
         # our back; appends open one explicitly and only commit() ends it.
@@ -168,6 +188,11 @@ class SqliteJournal:
         if str(mode).lower() != "wal":  # e.g. an in-memory database
             raise JournalError(f"the journal needs WAL mode, SQLite gave {mode!r}")
         db.execute(f"PRAGMA synchronous={synchronous}")
+        if self._background:
+            # SQLite's automatic checkpoint runs inside a commit and syncs the file: a
+            # stall of several ms on the writer's thread every ~1,000 pages. The owner
+            # calls checkpoint() from another thread instead (Engine does, every second).
+            db.execute("PRAGMA wal_autocheckpoint=0")
         exists = db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
         ).fetchone()
@@ -222,6 +247,8 @@ class SqliteJournal:
         connection_id: int | None,
         payload: str | bytes,
     ) -> int:
+        # What the write-ahead log grows by, roughly (payload, row and index entries).
+        self._unchecked += len(payload) + _ROW_OVERHEAD
         cur = self._writer().execute(
             "INSERT INTO records (kind, t, venue, account, connection_id, payload)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -384,8 +411,36 @@ class SqliteJournal:
             for (body,) in rows:
                 yield _ALERT.decode(body)
 
+    def checkpoint_due(self) -> bool:
+        """Whether enough was appended since the last :meth:`checkpoint` for one to be
+        worth running (about what SQLite's own automatic checkpoint waits for)."""
+        return self._unchecked >= _CHECKPOINT_BYTES
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy committed pages from the write-ahead log into the database file (a
+        PASSIVE checkpoint: it never blocks the writer, which keeps appending).
+
+        Runs on a connection of its own, so it may be called from a worker thread while
+        the writer works on its thread (one checkpoint at a time). Returns the pages in
+        the log and the pages copied. A no-op returning ``(0, 0)`` when closed.
+        """
+        with self._checkpoint_lock:
+            if self._db is None:
+                return (0, 0)
+            if self._checkpoint_db is None:
+                self._checkpoint_db = sqlite3.connect(
+                    self._path, isolation_level=None, check_same_thread=False
+                )
+            self._unchecked = 0
+            row = self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return (int(row[1]), int(row[2]))
+
     def close(self) -> None:
         """Commit what was appended and close the database. Closing twice is harmless."""
+        with self._checkpoint_lock:
+            if self._checkpoint_db is not None:
+                self._checkpoint_db.close()
+                self._checkpoint_db = None
         if self._db is None:
             return
         try:

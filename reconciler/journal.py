@@ -170,13 +170,28 @@ class Journal(Protocol):
         """Every alert in the journal, in the order they were first appended."""
         ...
 
+    def checkpoint_due(self) -> bool:
+        """Whether enough was written since the last :meth:`checkpoint` for one to be
+        worth running (cheap; call it on the writer's thread)."""
+        ...
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Move committed records into the journal's main storage, off the writer's path
+        (thread-safe; see :func:`open_journal`'s ``background_checkpoints``). Returns
+        backend-specific progress figures; a backend with nothing to do returns (0, 0)."""
+        ...
+
     def close(self) -> None:
         """Commit what was appended, then release the journal. Closing twice is harmless."""
         ...
 
 
 def open_journal(
-    path: str | PathLike[str], *, synchronous: str = "NORMAL", read_only: bool = False
+    path: str | PathLike[str],
+    *,
+    synchronous: str = "NORMAL",
+    read_only: bool = False,
+    background_checkpoints: bool = False,
 ) -> Journal:
     """Open (creating if needed) the embedded SQLite journal at ``path``.
 
@@ -184,6 +199,9 @@ def open_journal(
     documentation for what each can lose. ``read_only`` opens an existing journal for
     reading only (exports and reports, also while an engine writes it); a missing file
     or one that is not a journal raises :class:`JournalError`.
+    ``background_checkpoints`` stops SQLite from checkpointing inside commits (a stall
+    of several ms on the writer's thread every ~1,000 pages): the caller then calls
+    :meth:`Journal.checkpoint` regularly, from a worker thread (the engine does).
     """
     # Imported here: the backend imports this module (an import cycle otherwise), and
     # users of another backend never load sqlite3.
@@ -191,4 +209,9 @@ def open_journal(
 
     if read_only and not Path(path).is_file():
         raise JournalError(f"{path}: no such journal file")
-    return SqliteJournal(path, synchronous=synchronous, read_only=read_only)
+    return SqliteJournal(
+        path,
+        synchronous=synchronous,
+        read_only=read_only,
+        background_checkpoints=background_checkpoints,
+    )
