@@ -398,9 +398,10 @@ class Reconciler:
         # cost is amortized O(1) and a retired order soon costs nothing.
         if rec.stale_due is not None and rec.stale_due > due:
             st.dead_timers += 1
-            if st.dead_timers * 2 >= len(st.timers):
-                st.dead_timers = 0
-                st.counters["timers.dropped"] += st.timers.compact(self._check_alive)
+        # (With no order left, every queued order check is dead, counted or not.)
+        if st.dead_timers and (st.dead_timers * 2 >= len(st.timers) or not st.orders):
+            st.dead_timers = 0
+            st.counters["timers.dropped"] += st.timers.compact(self._check_alive)
 
     def _check_alive(self, check: Check, subject: Subject) -> bool:
         """Whether a pending check can still find anything (its order is still known)."""
