@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 import trio
 
 from reconciler import engine as engine_module
@@ -85,8 +86,14 @@ def test_checkpoint_after_close_does_nothing(tmp_path: Path) -> None:
     assert journal.checkpoint() == (0, 0)
 
 
-async def test_the_engine_checkpoints_only_when_one_is_due() -> None:
-    """The engine's checkpointer runs a checkpoint in a worker thread only when due."""
+async def test_the_engine_checkpoints_only_when_one_is_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine's checkpointer runs a checkpoint in a worker thread only when due.
+
+    Real time, not autojump: the clock would jump while the worker thread runs.
+    """
+    monkeypatch.setattr(engine_module, "CHECKPOINT_INTERVAL", 0.01)
 
     class Recorder:
         def __init__(self) -> None:
@@ -109,9 +116,12 @@ async def test_the_engine_checkpoints_only_when_one_is_due() -> None:
     checkpointer = engine_module.Engine._checkpointer
     async with trio.open_nursery() as nursery:
         nursery.start_soon(checkpointer, Fake())  # type: ignore[arg-type]
-        await trio.sleep(engine_module.CHECKPOINT_INTERVAL * 2.5)
+        await trio.sleep(0.05)
         assert recorder.calls == 0
         recorder.due = True
-        await trio.sleep(engine_module.CHECKPOINT_INTERVAL * 1.5)
+        with trio.fail_after(5):
+            while recorder.calls == 0:
+                await trio.sleep(0.01)
+        await trio.sleep(0.05)
         assert recorder.calls == 1
         nursery.cancel_scope.cancel()
