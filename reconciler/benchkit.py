@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Protocol
 
-__all__ = ["BenchKit", "NaiveBook", "naive_apply", "naive_number"]
+__all__ = ["BenchKit", "NaiveBook", "naive_apply", "naive_execution", "naive_number"]
 
 #: The naive baseline's order book: order id -> field name -> value.
 NaiveBook = dict[str, dict[str, Any]]
@@ -70,7 +70,8 @@ def naive_apply(
 
     The checks are the ones every report gets from the core: a fill after a terminal
     status, a cumulative fill that goes backwards, more filled than ordered,
-    ``filled + remaining == quantity`` and ``avg_price x filled ~ notional``. Returns
+    ``filled + remaining == quantity``, ``avg_price x filled ~ notional`` and, where
+    :func:`naive_execution` summed executions, no more executed than filled. Returns
     how many of them failed (the baseline's "alerts").
     """
     faults = 0
@@ -102,4 +103,22 @@ def naive_apply(
             faults += 1
     order["status"] = status
     order["reports"] += 1
+    # Venues streaming executions: more executed than the report's cumulative fill.
+    executed = order.get("executed")
+    if executed is not None and filled is not None and executed > filled:
+        faults += 1
     return faults
+
+
+def naive_execution(book: NaiveBook, order_id: str, quantity: Decimal | None) -> int:
+    """Add one execution to its order in a dict book (venues that stream executions).
+
+    Returns 1 (a fault) if it takes a final order past its reported cumulative fill,
+    else 0: an open order's report may still be on its way.
+    """
+    order = book.get(order_id)
+    if order is None:
+        order = book[order_id] = {"status": None, "filled": Decimal(0), "reports": 0}
+    executed = order.get("executed", Decimal(0)) + (quantity or Decimal(0))
+    order["executed"] = executed
+    return int(order["status"] in _TERMINAL and executed > order["filled"])

@@ -10,13 +10,11 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any, Final
 
 import msgspec
 
-from reconciler.benchkit import NaiveBook, naive_apply, naive_number
-from reconciler.lifecycle import TERMINAL_STATUSES
+from reconciler.benchkit import NaiveBook, naive_apply, naive_execution, naive_number
 
 from ._decode import NOT_ORDER_FILLS, STATUS_TABLE
 from ._scenario_orders import SYMBOLS, Order, frame, iso_ms, plain
@@ -43,8 +41,6 @@ _START_MS: Final = 1_752_147_100_000
 _SEED: Final = 20_250_710
 #: The raw statuses as the naive baseline reads them: canonical names, plain strings.
 _STATUS: Final[dict[str, str]] = {raw: status.value for raw, status in STATUS_TABLE.items()}
-_TERMINAL: Final = frozenset(status.value for status in TERMINAL_STATUSES)
-_ZERO: Final = Decimal(0)
 #: The element decoder the protocol's mapper for each private frame type runs.
 _ELEMENT: Final[dict[type, msgspec.json.Decoder[Any]]] = {
     OrderFrame: ORDER,
@@ -98,7 +94,7 @@ class BybitBenchKit:
         faults = 0
         if topic == "order":
             for item in message["data"]:
-                faults += _report(
+                faults += naive_apply(
                     book,
                     item["order_id"],
                     _STATUS.get(item["order_status"], "unknown"),
@@ -118,7 +114,9 @@ class BybitBenchKit:
         elif topic == "execution":
             for item in message["data"]:
                 if item.get("exec_type") not in NOT_ORDER_FILLS:
-                    faults += _execution(book, item["order_id"], naive_number(item["exec_qty"]))
+                    faults += naive_execution(
+                        book, item["order_id"], naive_number(item["exec_qty"])
+                    )
         return faults
 
     def open_orders(self, count: int, children: int = 0) -> Iterator[str]:
@@ -174,30 +172,3 @@ def _open_orders(count: int) -> Iterator[str]:
         }
         yield frame("execution", execution)
         yield frame("order", order.element("PartiallyFilled"))
-
-
-def _report(
-    book: NaiveBook,
-    order_id: str,
-    status: str,
-    quantity: Decimal | None,
-    filled: Decimal | None,
-    remaining: Decimal | None,
-) -> int:
-    """One ``order`` report; also a fault when executions exceed its cumulative fill."""
-    faults = naive_apply(book, order_id, status, quantity, filled, remaining)
-    executed = book[order_id].get("executed")
-    if executed is not None and filled is not None and executed > filled:
-        faults += 1
-    return faults
-
-
-def _execution(book: NaiveBook, order_id: str, quantity: Decimal | None) -> int:
-    """Add one execution to its order; a fault if it takes a final order past its
-    reported cumulative fill (an open order's report may still be on its way)."""
-    order = book.get(order_id)
-    if order is None:
-        order = book[order_id] = {"status": None, "filled": _ZERO, "reports": 0}
-    executed = order.get("executed", _ZERO) + (quantity or _ZERO)
-    order["executed"] = executed
-    return int(order["status"] in _TERMINAL and executed > order["filled"])

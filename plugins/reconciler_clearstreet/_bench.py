@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Final
 
 import msgspec
 
-from reconciler.benchkit import NaiveBook, naive_apply, naive_number
-from reconciler.lifecycle import TERMINAL_STATUSES
+from reconciler.benchkit import NaiveBook, naive_apply, naive_execution, naive_number
 from reconciler_clearstreet._mapping import STATUS_TABLE
 from reconciler_clearstreet._scenario_orders import (
     SYMBOLS,
@@ -44,8 +43,6 @@ _SEED: Final = 20_250_710
 _ACCOUNT: Final = "main"
 #: The raw statuses as the naive baseline reads them: canonical names, plain strings.
 _STATUS: Final[dict[str, str]] = {raw: status.value for raw, status in STATUS_TABLE.items()}
-_TERMINAL: Final = frozenset(status.value for status in TERMINAL_STATUSES)
-_ZERO: Final = Decimal(0)
 #: Odd multiplier: ``n * _REF_STEP mod 2**40`` is a bijection, so reference ids never repeat.
 _REF_STEP: Final = 0x9E3779B97F
 
@@ -103,17 +100,17 @@ class ClearStreetBenchKit:
         kind = payload.get("type")
         if kind == "order-update":
             data = payload["data"]
-            return _report(
+            return naive_apply(
                 book,
                 data["order_id"],
                 _STATUS.get(data["status"], "unknown"),
                 naive_number(data.get("quantity")),
                 naive_number(data.get("filled_quantity")),
-                naive_number(data.get("average_price")),
+                avg_price=naive_number(data.get("average_price")),
             )
         if kind == "trade-notice":
             data = payload["data"]
-            return _execution(book, data["order_id"], naive_number(data.get("quantity")))
+            return naive_execution(book, data["order_id"], naive_number(data.get("quantity")))
         return 0
 
     def open_orders(self, count: int, children: int = 0) -> Iterator[str]:
@@ -188,30 +185,3 @@ def _payload(raw: msgspec.Raw) -> object:
         return PAYLOAD_DECODER.decode(raw)
     except (msgspec.DecodeError, InvalidOperation):
         return TYPE_DECODER.decode(raw)
-
-
-def _report(
-    book: NaiveBook,
-    order_id: str,
-    status: str,
-    quantity: Decimal | None,
-    filled: Decimal | None,
-    avg_price: Decimal | None,
-) -> int:
-    """One ``order-update``; also a fault when executions exceed its cumulative fill."""
-    faults = naive_apply(book, order_id, status, quantity, filled, avg_price=avg_price)
-    executed = book[order_id].get("executed")
-    if executed is not None and filled is not None and executed > filled:
-        faults += 1
-    return faults
-
-
-def _execution(book: NaiveBook, order_id: str, quantity: Decimal | None) -> int:
-    """Add one trade to its order; a fault if it takes a final order past its reported
-    cumulative fill (an open order's update may still be on its way)."""
-    order = book.get(order_id)
-    if order is None:
-        order = book[order_id] = {"status": None, "filled": _ZERO, "reports": 0}
-    executed = order.get("executed", _ZERO) + (quantity or _ZERO)
-    order["executed"] = executed
-    return int(order["status"] in _TERMINAL and executed > order["filled"])
