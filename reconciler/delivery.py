@@ -332,6 +332,9 @@ class Delivery:
             deadline = min((t for t in times if t is not None), default=_FOREVER)
             with trio.move_on_after(max(0.0, deadline - now)):
                 await sink.wake.wait()
+            # Woken with in-process subscribers (Engine.alerts()) that the same commit
+            # woke: yield once so they go first; a sink is the slower path anyway.
+            await trio.lowlevel.checkpoint()
             return
         items: list[tuple[OutboxRow, OutboxItem]] = []
         for row in rows:
