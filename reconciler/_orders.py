@@ -55,8 +55,10 @@ def apply_order_update(
 ) -> None:
     """Apply one order report received at ``t`` on ``(venue, account)``."""
     frame_orders[u.order_id] = u
-    known = (venue, u.order_id) in st.orders
-    rec = st.record(venue, u.order_id, account, t, retire=False)
+    rec = st.orders.get((venue, u.order_id))
+    known = rec is not None
+    if rec is None:
+        rec = st.record(venue, u.order_id, account, t, retire=False)
     try:
         _apply_report(st, rec, account, u, t, frame_orders)
     finally:
