@@ -36,6 +36,8 @@ from trio_websocket import open_websocket_url
 
 from reconciler._bench_feeder import CREDENTIAL, Feeder, open_feeder
 from reconciler._bench_workload import ACCOUNT
+from reconciler._driver import _MAX_MESSAGE as DRIVER_MAX_MESSAGE
+from reconciler._driver import _QUEUE as DRIVER_QUEUE
 from reconciler.bench import Bar, BenchOptions, Measurement
 from reconciler.engine import open_engine
 from reconciler.link import LinkSettings, Secret
@@ -53,9 +55,6 @@ RATIO_BAR = 0.8
 _POLL = 0.001
 # Nothing here waits longer than this for one run (seconds).
 _RUN_TIMEOUT = 120.0
-# The same limits the engine's connection driver uses, so the raw client reads alike.
-_QUEUE = 64
-_MAX_MESSAGE = 16 * 1024 * 1024
 
 
 def run(options: BenchOptions, frames: int | None = None) -> Measurement:
@@ -138,7 +137,10 @@ async def _raw(plugin: VenuePlugin, feeder: Feeder, url: str, n: int) -> float:
     link = plugin.link(_link_settings(plugin, url))
     with trio.fail_after(_RUN_TIMEOUT):
         async with open_websocket_url(
-            link.url(), message_queue_size=_QUEUE, max_message_size=_MAX_MESSAGE
+            # The engine's connection driver's own limits, so the raw client reads alike.
+            link.url(),
+            message_queue_size=DRIVER_QUEUE,
+            max_message_size=DRIVER_MAX_MESSAGE,
         ) as ws:
             for frame in link.opening_frames(int(time.time() * 1000)):
                 await ws.send_message(frame)
