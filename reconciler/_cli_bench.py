@@ -23,7 +23,8 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Run the performance measurements in this process, one after the "
         "other, and print a table with each figure and the bar it is held against. "
         "Figures depend on the machine and on what else runs on it; compare runs on "
-        "the same machine. Takes a few minutes; --quick takes seconds and only shows "
+        "the same machine. Takes 15-25 minutes (1M-order memory cases); --quick takes "
+        "about a minute and only shows "
         "that every measurement works.",
     )
     parser.add_argument(
